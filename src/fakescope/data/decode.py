@@ -1,0 +1,138 @@
+"""Safe, consistent image decoding.
+
+Every image that enters fakescope (training, evaluation, detection, the service) goes through
+`decode_image`, so a bad file behaves the same everywhere: it raises `ImageDecodeError` with a
+one-line reason, and a good one comes back as an 8-bit RGB PIL image, EXIF orientation applied.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# Pillow's own decompression-bomb threshold (~89.5 MP). Over it we refuse the image ourselves with
+# a clear reason instead of relying on Pillow's warning (below 2x) or exception (above 2x).
+DEFAULT_MAX_PIXELS = int(os.environ.get("FAKESCOPE_MAX_PIXELS", 89_478_485))
+# Reading a multi-GB "image" into memory is how a bad file takes a run down; refuse before reading.
+DEFAULT_MAX_BYTES = int(os.environ.get("FAKESCOPE_MAX_BYTES", 256 * 1024 * 1024))
+
+# Transparent pixels are composited onto white, the way a viewer shows them, so that the colour
+# stored under alpha=0 (often arbitrary) never reaches a detector.
+ALPHA_BACKGROUND = (255, 255, 255)
+
+
+class ImageDecodeError(ValueError):
+    """An input that is not a usable image. `reason` is a short, user-facing explanation."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def read_file_bytes(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """Read a file for decoding, refusing missing, empty and oversized files with a clear reason."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except FileNotFoundError:
+        raise ImageDecodeError("file not found") from None
+    except OSError as exc:
+        raise ImageDecodeError(f"cannot read file: {exc.strerror or exc}") from None
+    if not p.is_file():
+        raise ImageDecodeError("not a regular file")
+    if size == 0:
+        raise ImageDecodeError("empty file (0 bytes)")
+    if size > max_bytes:
+        raise ImageDecodeError(f"file too large: {size} bytes > limit {max_bytes}")
+    try:
+        return p.read_bytes()
+    except OSError as exc:
+        raise ImageDecodeError(f"cannot read file: {exc.strerror or exc}") from None
+
+
+def open_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Open and fully load encoded image bytes without converting the mode.
+
+    Raises ImageDecodeError for empty, unidentifiable, oversized or truncated/corrupt data.
+    """
+    if not data:
+        raise ImageDecodeError("empty file (0 bytes)")
+    with warnings.catch_warnings():
+        # Pillow warns (not raises) between 1x and 2x its limit; make both paths one error.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            im = Image.open(io.BytesIO(data))
+        except UnidentifiedImageError:
+            raise ImageDecodeError(f"not a recognised image format ({_describe_head(data)})") from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ImageDecodeError(f"image too large (decompression bomb check): {exc}") from None
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise ImageDecodeError(f"corrupt image header: {exc}") from None
+    w, h = im.size
+    if w <= 0 or h <= 0:
+        raise ImageDecodeError(f"invalid image size {w}x{h}")
+    if w * h > max_pixels:
+        raise ImageDecodeError(f"image too large: {w}x{h} = {w * h} pixels > limit {max_pixels}")
+    try:
+        im.load()
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageDecodeError(f"truncated or corrupt image data ({im.format}): {exc}") from None
+    return im
+
+
+def to_rgb(im: Image.Image) -> Image.Image:
+    """Convert any Pillow mode to 8-bit RGB, the one representation detectors see."""
+    try:
+        im = ImageOps.exif_transpose(im)
+    except Exception:  # noqa: BLE001 - a malformed EXIF block must not lose an otherwise good image
+        pass
+    mode = im.mode
+    if mode == "RGB":
+        return im
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        # Pillow's own I->RGB conversion clips to 255, which whitens 16-bit images; rescale instead.
+        arr = np.asarray(im, dtype=np.float64)
+        scale = 257.0 if mode.startswith("I;16") or arr.max(initial=0) > 255 else 1.0
+        arr8 = np.clip(np.rint(arr / scale), 0, 255).astype(np.uint8)
+        return Image.fromarray(arr8, mode="L").convert("RGB")
+    if mode == "F":
+        arr = np.asarray(im, dtype=np.float64)
+        top = 1.0 if arr.max(initial=0) <= 1.0 else 255.0
+        arr8 = np.clip(np.rint(arr / top * 255.0), 0, 255).astype(np.uint8)
+        return Image.fromarray(arr8, mode="L").convert("RGB")
+    has_alpha = mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in im.info)
+    if has_alpha:
+        rgba = im.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, ALPHA_BACKGROUND + (255,))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return im.convert("RGB")
+
+
+def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Decode encoded bytes to an 8-bit RGB image (EXIF orientation applied) or raise ImageDecodeError."""
+    im = open_image(data, max_pixels=max_pixels)
+    try:
+        return to_rgb(im)
+    except (OSError, ValueError) as exc:
+        raise ImageDecodeError(f"cannot convert {im.mode} image to RGB: {exc}") from None
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The container format Pillow sees in `data` ("JPEG", "PNG", ...), without decoding pixels."""
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return im.format
+    except Exception:  # noqa: BLE001 - any failure means "not an image we know"
+        return None
+
+
+def _describe_head(data: bytes) -> str:
+    head = data[:16]
+    if head[:1] in (b"{", b"[") or all(32 <= b < 127 or b in (9, 10, 13) for b in head):
+        return "content looks like text"
+    return f"first bytes {head[:8].hex()}"
