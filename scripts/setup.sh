@@ -12,5 +12,5 @@ if [[ ! -x "$venv/bin/python" ]]; then
 fi
 # requirements/constraints.txt pins every dependency to versions proven together on these machines
 # (torch 2.14.1 + torchvision 0.29.2 from PyPI: the local CPU torch 2.13.0 breaks torchvision::nms).
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e ".[$extras]"
+"$venv/bin/python" -m pip install -qq --disable-pip-version-check -c requirements/constraints.txt -e ".[$extras]"
 "$venv/bin/python" -c "import torch, torchvision, timm; from torchvision.ops import nms; print(f'fakescope env ready: torch {torch.__version__}, torchvision {torchvision.__version__}, timm {timm.__version__}')"

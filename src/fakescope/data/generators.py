@@ -9,6 +9,7 @@ Names that are not in the table (Community Forensics has thousands) are kept as 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # The name used for real images in generator (Task B) vocabularies, as in Tiny GenImage's ClassLabel.
 REAL_CLASS = "Real"
@@ -47,6 +48,17 @@ for _canon, _aliases in _ALIASES.items():
         _LOOKUP[_key(_alias)] = _canon
 
 
+_REAL_KEYS = frozenset(_key(r) for r in _REAL_NAMES)
+
+
+@lru_cache(maxsize=65536)
+def _canonical(text: str) -> str | None:
+    key = _key(text)
+    if key in _REAL_KEYS:
+        return None
+    return _LOOKUP.get(key, text)
+
+
 def canonical_generator(name: str | None) -> str | None:
     """Canonical generator name, or None for a real image / missing name.
 
@@ -56,12 +68,7 @@ def canonical_generator(name: str | None) -> str | None:
     if name is None:
         return None
     text = str(name).strip()
-    if not text:
-        return None
-    key = _key(text)
-    if key in {_key(r) for r in _REAL_NAMES}:
-        return None
-    return _LOOKUP.get(key, text)
+    return _canonical(text) if text else None
 
 
 def is_known_generator_name(name: str) -> bool:

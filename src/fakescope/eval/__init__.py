@@ -1,0 +1,1 @@
+"""Evaluation: metrics, protocols (degradations, format alignment, cross-generator), reports."""

@@ -1,0 +1,98 @@
+"""The model contract: what `config.json` beside `model.safetensors` says about a detector.
+
+Everything needed to rebuild the network and to feed it exactly as it was trained lives here:
+architecture and its arguments, the preprocessing (size, resize/crop policy, interpolation,
+normalisation, decoder), the label and generator vocabularies, the decision threshold, and the
+record of how it was trained (seed, data fingerprint, options, library versions, metrics).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+FORMAT_VERSION = 1
+TASKS = ("binary", "generator", "both")
+
+# How an image of any size becomes the network's square input. Resizing leaves interpolation
+# traces that correlate with the class (DESIGN.md, pitfall 2), so the policy is explicit and recorded.
+RESIZE_POLICIES = {
+    "resize": "resize the whole image to input_size x input_size (aspect not kept)",
+    "resize_crop": "resize the shorter side to input_size / crop_pct, then centre-crop input_size",
+    "crop": "centre-crop input_size at native resolution, no resampling (reflect-pad smaller images)",
+}
+INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos", "box")
+
+
+@dataclass
+class PreprocessConfig:
+    input_size: int = 224
+    resize: str = "resize_crop"
+    crop_pct: float = 1.0
+    interpolation: str = "bilinear"
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    decoder: str = "pillow-rgb8"  # fakescope.data.decode: EXIF transpose, alpha over white, 16->8 bit
+
+    def __post_init__(self) -> None:
+        if self.resize not in RESIZE_POLICIES:
+            raise ValueError(f"resize policy {self.resize!r} not in {sorted(RESIZE_POLICIES)}")
+        if self.interpolation not in INTERPOLATIONS:
+            raise ValueError(f"interpolation {self.interpolation!r} not in {INTERPOLATIONS}")
+        if self.input_size < 8:
+            raise ValueError(f"input_size {self.input_size} is too small")
+        self.mean = tuple(float(v) for v in self.mean)  # type: ignore[assignment]
+        self.std = tuple(float(v) for v in self.std)  # type: ignore[assignment]
+
+    def describe(self) -> str:
+        return f"{self.input_size}px, {self.resize} ({self.interpolation}), mean {list(self.mean)}, std {list(self.std)}"
+
+
+@dataclass
+class ModelConfig:
+    architecture: str
+    task: str = "binary"
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    arch_args: dict[str, Any] = field(default_factory=dict)
+    labels: list[str] = field(default_factory=lambda: ["real", "fake"])
+    generators: list[str] = field(default_factory=list)  # Task B classes, "Real" first
+    threshold: float = 0.5
+    name: str | None = None
+    training: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    card: dict[str, Any] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"task {self.task!r} not in {TASKS}")
+        if isinstance(self.preprocess, dict):
+            self.preprocess = PreprocessConfig(**self.preprocess)
+        if self.task in ("generator", "both") and len(self.generators) < 2:
+            raise ValueError("a generator head needs at least two classes (Real and one generator)")
+
+    @property
+    def has_binary(self) -> bool:
+        return self.task in ("binary", "both")
+
+    @property
+    def has_generator(self) -> bool:
+        return self.task in ("generator", "both")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["preprocess"]["mean"] = list(self.preprocess.mean)
+        d["preprocess"]["std"] = list(self.preprocess.std)
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False, default=str) + "\n"
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ModelConfig":
+        version = int(d.get("format_version", FORMAT_VERSION))
+        if version > FORMAT_VERSION:
+            raise ValueError(f"config format_version {version} is newer than this fakescope ({FORMAT_VERSION})")
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})

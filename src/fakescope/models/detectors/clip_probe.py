@@ -1,0 +1,84 @@
+"""`clip-probe`: UnivFD (Ojha et al., CVPR 2023), a linear head on frozen CLIP image features.
+
+The CLIP image tower is built with open_clip from a named config (`ViT-L-14-quickgelu` for the
+OpenAI ViT-L/14 the paper uses) or an explicit config dict (tests use a tiny random one). Its
+weights come from a local file the user provides (`--pretrained PATH`); the tower stays frozen and
+in eval mode, only the heads train. The saved model directory holds the tower too, so it is
+self-contained.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..config import ModelConfig, PreprocessConfig
+from ..registry import register_detector
+from ..weights import load_matching, read_state_dict
+
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+DEFAULT_CLIP = "ViT-L-14-quickgelu"
+
+
+def _clip_config(args: dict[str, Any]) -> dict[str, Any]:
+    import open_clip
+
+    if "clip_config" in args:
+        return dict(args["clip_config"])
+    name = args.get("clip_model", DEFAULT_CLIP)
+    cfg = open_clip.get_model_config(name)
+    if cfg is None:
+        raise ValueError(f"unknown open_clip model config {name!r}")
+    return cfg
+
+
+class ClipProbe(nn.Module):
+    def __init__(self, clip_cfg: dict[str, Any]) -> None:
+        super().__init__()
+        import open_clip
+
+        cfg = dict(clip_cfg)
+        clip = open_clip.CLIP(embed_dim=cfg["embed_dim"], vision_cfg=cfg["vision_cfg"], text_cfg=cfg["text_cfg"],
+                              quick_gelu=bool(cfg.get("quick_gelu", False)))
+        self.visual = clip.visual  # the text tower is not needed and is dropped here
+        del clip
+        for p in self.visual.parameters():
+            p.requires_grad_(False)
+        self.visual.eval()
+        self.num_features = int(cfg["embed_dim"])
+
+    def train(self, mode: bool = True) -> "ClipProbe":
+        super().train(mode)
+        self.visual.eval()  # frozen features: no dropout, fixed norms, whatever the loop asks
+        return self
+
+    def load_pretrained(self, path: str | Path) -> dict[str, int]:
+        """Load CLIP weights: a full open_clip/OpenAI checkpoint (visual.* keys) or a visual-only one."""
+        state = read_state_dict(path)
+        visual = {k.removeprefix("visual."): v for k, v in state.items() if k.startswith("visual.")}
+        return load_matching(self.visual, visual or state, str(path))
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return self.visual(x).float()
+
+
+def _preprocess(architecture: str, args: dict[str, Any]) -> PreprocessConfig:
+    cfg = _clip_config(args)
+    size = cfg["vision_cfg"].get("image_size", 224)
+    size = size[0] if isinstance(size, (list, tuple)) else size
+    return PreprocessConfig(input_size=int(size), resize="resize_crop", interpolation="bicubic", mean=CLIP_MEAN, std=CLIP_STD)
+
+
+@register_detector(
+    "clip-probe",
+    "UnivFD (Ojha et al. CVPR 2023): linear probe on frozen open_clip image features (local CLIP weights)",
+    preprocess=_preprocess,
+    train_defaults={"lr": 1e-3, "batch_size": 64},
+)
+def build(config: ModelConfig) -> nn.Module:
+    return ClipProbe(_clip_config(config.arch_args))

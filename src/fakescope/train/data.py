@@ -1,0 +1,224 @@
+"""Training data: which samples a run uses, and a sharded, shuffled, streaming torch dataset.
+
+Nothing here holds a dataset in memory. A cheap scan (labels and keys, no pixels) fixes the
+selection (validation hold-out, `--max-samples` subset), the class counts and the generator
+vocabulary; `SampleStream` then streams the selection, each DDP rank and DataLoader worker
+reading its own shard, decoding lazily and skipping bad files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import IterableDataset, get_worker_info
+
+from fakescope.data import FAKE, REAL, REAL_CLASS, DataSource, ImageDecodeError, Sample
+
+SHUFFLE_BUFFER = 8192
+SHUFFLE_BUFFER_BYTES = 256 * 2**20  # in-memory samples (parquet rows) hold their bytes: cap the buffer
+IGNORE_GENERATOR = -1  # fakes whose generator is unknown take no part in the generator loss
+
+
+def key_hash(key: str, salt: str) -> int:
+    """A stable 63-bit hash of a sample key: the same selection on every machine and run."""
+    return int.from_bytes(hashlib.sha1(f"{salt}\0{key}".encode()).digest()[:8], "big") >> 1
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A deterministic, picklable predicate over samples: hold-out side and subset cut-off."""
+
+    salt: str = "fakescope-v1"
+    holdout_fraction: float = 0.0
+    side: str = "all"  # "train": outside the hold-out; "val": inside it; "all": no hold-out
+    cutoff: int | None = None  # keep only samples whose subset hash is <= cutoff (--max-samples)
+
+    def __call__(self, sample: Sample) -> bool:
+        if sample.problem is not None or sample.label not in (REAL, FAKE):
+            return False
+        if self.side != "all":
+            inside = key_hash(sample.key, self.salt + ":holdout") % 1_000_000 < self.holdout_fraction * 1_000_000
+            if inside != (self.side == "val"):
+                return False
+        if self.cutoff is not None and key_hash(sample.key, self.salt + ":subset") > self.cutoff:
+            return False
+        return True
+
+
+@dataclass
+class SplitStats:
+    n: int = 0
+    labels: Counter = field(default_factory=Counter)
+    generators: Counter = field(default_factory=Counter)
+    unusable: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "real": self.labels[REAL], "fake": self.labels[FAKE],
+                "generators": dict(sorted(self.generators.items())), "unusable_rows": self.unusable}
+
+
+@dataclass
+class ScanRecords:
+    """One pass over a source's labels and keys (no pixels), as arrays, to derive any selection."""
+
+    holdout: np.ndarray  # key hash for the hold-out decision, in [0, 1e6)
+    subset: np.ndarray  # key hash for the --max-samples subset
+    labels: np.ndarray
+    generators: list[str | None]
+    unusable: int
+
+    def mask(self, sel: Selection) -> np.ndarray:
+        keep = np.ones(self.labels.shape, dtype=bool)
+        if sel.side != "all":
+            inside = self.holdout < sel.holdout_fraction * 1_000_000
+            keep &= inside if sel.side == "val" else ~inside
+        if sel.cutoff is not None:
+            keep &= self.subset <= sel.cutoff
+        return keep
+
+    def stats(self, sel: Selection) -> SplitStats:
+        keep = self.mask(sel)
+        st = SplitStats(n=int(keep.sum()), unusable=self.unusable)
+        st.labels.update(self.labels[keep].tolist())
+        st.generators.update(g or "unknown" for g, k, y in zip(self.generators, keep, self.labels) if k and y == FAKE)
+        return st
+
+
+def scan_records(source: DataSource, salt: str = Selection.salt) -> ScanRecords:
+    holdout, subset, labels, gens = [], [], [], []
+    unusable = 0
+    for s in source:
+        if s.problem is not None or s.label not in (REAL, FAKE):
+            unusable += 1
+            continue
+        holdout.append(key_hash(s.key, salt + ":holdout") % 1_000_000)
+        subset.append(key_hash(s.key, salt + ":subset"))
+        labels.append(s.label)
+        gens.append(s.generator)
+    return ScanRecords(np.asarray(holdout, dtype=np.int64), np.asarray(subset, dtype=np.int64),
+                       np.asarray(labels, dtype=np.int64), gens, unusable)
+
+
+def narrow(records: ScanRecords, selection: Selection, max_samples: int | None) -> tuple[Selection, SplitStats]:
+    """`selection` limited to a uniform random subset of `max_samples` (the smallest subset hashes)."""
+    keep = records.mask(selection)
+    if max_samples is not None and keep.sum() > max_samples:
+        cutoff = int(np.partition(records.subset[keep], max_samples - 1)[max_samples - 1])
+        selection = Selection(selection.salt, selection.holdout_fraction, selection.side, cutoff)
+    return selection, records.stats(selection)
+
+
+def generator_vocabulary(stats: SplitStats) -> list[str]:
+    """Task B classes from the training data: Real first, then the generators seen, sorted."""
+    return [REAL_CLASS] + sorted(g for g in stats.generators if g != "unknown")
+
+
+def _shuffled(items: Iterator[Sample], rng: np.random.Generator) -> Iterator[Sample]:
+    """Full permutation for path-only samples (a list of paths is small); a bounded buffer for
+    samples that carry their bytes (parquet rows), so memory never holds the dataset."""
+    first = next(items, None)
+    if first is None:
+        return
+    if first.data is None:
+        pool = [first, *items]
+        for i in rng.permutation(len(pool)):
+            yield pool[i]
+        return
+    buf: list[Sample] = [first]
+    size = len(first.data)
+    for item in items:
+        if len(buf) >= SHUFFLE_BUFFER or size >= SHUFFLE_BUFFER_BYTES:
+            j = int(rng.integers(len(buf)))
+            out = buf[j]
+            size -= len(out.data or b"")
+            buf[j] = item
+            size += len(item.data or b"")
+            yield out
+        else:
+            buf.append(item)
+            size += len(item.data or b"")
+    for i in rng.permutation(len(buf)):
+        yield buf[i]
+
+
+Transform = Callable[[Image.Image, np.random.Generator], np.ndarray]
+
+
+class SampleStream(IterableDataset):
+    """Streams (uint8 HWC image, label, generator index) for one shard of a selection.
+
+    The global shard is (DDP rank, DataLoader worker); sample i of the selection belongs to shard
+    i mod (world size x workers). Randomness (shuffle order, augmentation) comes from a generator
+    seeded by (seed, epoch, shard), so a run is reproducible and a resumed epoch replays exactly.
+    Unreadable images yield None, which the collate function drops and counts.
+    """
+
+    def __init__(self, source: DataSource, selection: Selection, transform: Transform, vocabulary: list[str] | None,
+                 *, seed: int, shuffle: bool, rank: int = 0, world_size: int = 1) -> None:
+        super().__init__()
+        self.source = source
+        self.selection = selection
+        self.transform = transform
+        self.gen_index = {name: i for i, name in enumerate(vocabulary or [])}
+        self.seed = seed
+        self.shuffle = shuffle
+        self.rank = rank
+        self.world_size = world_size
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _generator_index(self, s: Sample) -> int:
+        if not self.gen_index:
+            return IGNORE_GENERATOR
+        if s.label == REAL:
+            return self.gen_index[REAL_CLASS]
+        return self.gen_index.get(s.generator or "", IGNORE_GENERATOR)
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, int, int, str] | tuple[None, str, str]]:
+        info = get_worker_info()
+        wid, nworkers = (info.id, info.num_workers) if info is not None else (0, 1)
+        shard, nshards = self.rank * nworkers + wid, self.world_size * nworkers
+        rng = np.random.default_rng([self.seed, self.epoch, shard])
+        selected = (s for s in self.source if self.selection(s))
+        mine = (s for i, s in enumerate(selected) if i % nshards == shard)
+        ordered = _shuffled(mine, rng) if self.shuffle else mine
+        for s in ordered:
+            try:
+                im = s.image()
+            except ImageDecodeError as exc:
+                yield None, s.origin, exc.reason
+                continue
+            yield self.transform(im, rng), int(s.label), self._generator_index(s), s.key
+
+
+@dataclass
+class Batch:
+    images: torch.Tensor  # uint8 NHWC
+    labels: torch.Tensor  # int64 (N,)
+    generators: torch.Tensor  # int64 (N,), IGNORE_GENERATOR where unknown
+    keys: list[str]
+    skipped: list[tuple[str, str]]
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+
+def collate(items: list[tuple[Any, ...]]) -> Batch:
+    good = [it for it in items if it[0] is not None]
+    skipped = [(it[1], it[2]) for it in items if it[0] is None]
+    if not good:
+        empty = torch.zeros((0,), dtype=torch.int64)
+        return Batch(torch.zeros((0, 1, 1, 3), dtype=torch.uint8), empty, empty, [], skipped)
+    images = torch.from_numpy(np.stack([it[0] for it in good]))
+    labels = torch.tensor([it[1] for it in good], dtype=torch.int64)
+    gens = torch.tensor([it[2] for it in good], dtype=torch.int64)
+    return Batch(images, labels, gens, [it[3] for it in good], skipped)

@@ -1,0 +1,83 @@
+"""Closed-form training for feature detectors (`fit="features"`, e.g. `spectral`).
+
+Extract the detector's raw features over the training selection once, standardise them, fit
+logistic regression (binary and/or multinomial over generators) with scikit-learn, and copy the
+coefficients into the network's linear heads: the saved model is an ordinary `DetectorNet`, so
+loading, ONNX export and the service need nothing special.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from fakescope.models import DetectorNet, ModelConfig
+from fakescope.models.preprocess import to_input
+
+from . import distributed as D
+from .data import IGNORE_GENERATOR
+from .options import TrainOptions
+from .validate import validate
+
+
+@torch.no_grad()
+def _extract(model: DetectorNet, loader: DataLoader, config: ModelConfig, show: bool) -> dict[str, np.ndarray]:
+    feats, labels, gens = [], [], []
+    for batch in tqdm(loader, desc="features", unit="batch", disable=not show, mininterval=1.0):
+        if len(batch) == 0:
+            continue
+        x = to_input(batch.images, config.preprocess)
+        feats.append(model.backbone.raw_features(x).double().numpy())
+        labels.append(batch.labels.numpy())
+        gens.append(batch.generators.numpy())
+    dim = model.backbone.num_raw
+    return {
+        "x": np.concatenate(feats) if feats else np.zeros((0, dim)),
+        "y": np.concatenate(labels) if labels else np.zeros((0,), np.int64),
+        "g": np.concatenate(gens) if gens else np.zeros((0,), np.int64),
+    }
+
+
+def _logistic(x: np.ndarray, y: np.ndarray, seed: int, balance: bool) -> LogisticRegression:
+    clf = LogisticRegression(C=1.0, max_iter=5000, random_state=seed, class_weight="balanced" if balance else None)
+    return clf.fit(x, y)
+
+
+def fit_feature_model(model: DetectorNet, config: ModelConfig, train_loader: DataLoader, val_loader: DataLoader,
+                      ctx: D.DistContext, opts: TrainOptions) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    local = _extract(model, train_loader, config, show=ctx.is_main and opts.progress)
+    parts = D.gather_objects(ctx, local)  # every rank fits on all features: identical, deterministic
+    x = np.concatenate([p["x"] for p in parts])
+    y = np.concatenate([p["y"] for p in parts])
+    g = np.concatenate([p["g"] for p in parts])
+    mean = x.mean(0)
+    std = x.std(0)
+    std[std < 1e-8] = 1.0
+    z = (x - mean) / std
+    backbone = model.backbone
+    backbone.feat_mean.copy_(torch.from_numpy(mean).float())
+    backbone.feat_std.copy_(torch.from_numpy(std).float())
+    if model.binary_head is not None:
+        clf = _logistic(z, y, opts.seed, opts.balance)
+        model.binary_head.weight.data.copy_(torch.from_numpy(clf.coef_).float())
+        model.binary_head.bias.data.copy_(torch.from_numpy(clf.intercept_).float())
+    if model.generator_head is not None:
+        known = g != IGNORE_GENERATOR
+        classes = np.unique(g[known])
+        clf = _logistic(z[known], g[known], opts.seed, opts.balance)
+        weight = np.zeros(model.generator_head.weight.shape)
+        # Classes absent from the training data keep a very negative bias: never predicted.
+        bias = np.full(model.generator_head.bias.shape, -1e4)
+        if classes.size == 2:  # sklearn returns one row for two classes: logit of the second
+            weight[classes[1]], bias[classes[1]], bias[classes[0]] = clf.coef_[0], clf.intercept_[0], 0.0
+        else:
+            weight[classes], bias[classes] = clf.coef_, clf.intercept_
+        model.generator_head.weight.data.copy_(torch.from_numpy(weight).float())
+        model.generator_head.bias.data.copy_(torch.from_numpy(bias).float())
+    return validate(model, val_loader, config, torch.device("cpu"), ctx, nullcontext)

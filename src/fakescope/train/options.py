@@ -1,0 +1,114 @@
+"""Training options: one typed dataclass; the CLI maps its flags onto it one to one.
+
+Options left as None take the detector's own defaults (registry `train_defaults`, then the
+generic ones below), the way timm's `create_model` drops None kwargs so CLI defaults never
+override a model's own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+GENERIC_DEFAULTS: dict[str, Any] = {"epochs": 5, "batch_size": 64, "lr": 1e-3, "weight_decay": 1e-4}
+SCHEDULES = ("cosine", "onecycle", "step", "constant")
+
+# Options that change what is trained (a resumed run must match them); the rest (workers, device,
+# progress) only change how fast it runs.
+_IDENTITY = (
+    "data", "split", "model", "task", "epochs", "batch_size", "lr", "weight_decay", "schedule", "warmup_epochs",
+    "image_size", "resize", "seed", "val_data", "val_split", "val_fraction", "augment", "balance", "max_samples",
+    "pretrained", "arch_args", "generator_loss_weight", "label_smoothing", "format", "precision",
+)
+
+
+@dataclass
+class AugmentOptions:
+    """Training augmentations, CNNDetection-style (blur and JPEG with probability each)."""
+
+    jpeg_prob: float = 0.0
+    jpeg_quality: tuple[int, int] = (30, 100)
+    blur_prob: float = 0.0
+    blur_sigma: tuple[float, float] = (0.0, 3.0)
+    flip: bool = True
+    crop: bool = True  # random instead of centre crop (policy "crop"/"resize_crop"), pad-and-crop for "resize"
+
+    def __post_init__(self) -> None:
+        self.jpeg_quality = tuple(int(v) for v in self.jpeg_quality)  # type: ignore[assignment]
+        self.blur_sigma = tuple(float(v) for v in self.blur_sigma)  # type: ignore[assignment]
+        for name in ("jpeg_prob", "blur_prob"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1]")
+        lo, hi = self.jpeg_quality
+        if not 1 <= lo <= hi <= 100:
+            raise ValueError("jpeg quality range must satisfy 1 <= low <= high <= 100")
+
+
+@dataclass
+class TrainOptions:
+    data: str
+    model: str
+    out: str
+    task: str = "binary"
+    split: str | None = None  # training split; default "train", else "all"
+    format: str | None = None
+    epochs: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    weight_decay: float | None = None
+    schedule: str = "cosine"
+    warmup_epochs: float = 0.0
+    image_size: int | None = None
+    resize: str | None = None
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "auto"  # auto (bf16 on CUDA, fp32 on CPU), fp32, bf16, fp16
+    workers: int = 0
+    val_data: str | None = None
+    val_split: str | None = None
+    val_fraction: float = 0.1
+    augment: AugmentOptions = field(default_factory=AugmentOptions)
+    balance: bool = False
+    early_stopping: int | None = None  # epochs without validation improvement before stopping
+    max_samples: int | None = None
+    pretrained: str | None = None
+    arch_args: dict[str, Any] = field(default_factory=dict)
+    generator_loss_weight: float = 1.0
+    label_smoothing: float = 0.0
+    checkpoint_every: int = 0  # also checkpoint every N optimiser steps inside an epoch (0: epoch ends only)
+    resume: bool = True
+    progress: bool = True
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.augment, dict):
+            self.augment = AugmentOptions(**self.augment)
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule {self.schedule!r} not in {SCHEDULES}")
+        if self.precision not in ("auto", "fp32", "bf16", "fp16"):
+            raise ValueError(f"precision {self.precision!r} not in auto, fp32, bf16, fp16")
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ValueError("val_fraction must be between 0 and 1")
+        if self.max_samples is not None and self.max_samples < 2:
+            raise ValueError("max_samples must be at least 2")
+
+    def resolved(self, train_defaults: dict[str, Any]) -> "TrainOptions":
+        """A copy with every None hyper-parameter filled from the detector's, then the generic, defaults."""
+        values = asdict(self)
+        values["augment"] = AugmentOptions(**values["augment"])
+        for key, generic in GENERIC_DEFAULTS.items():
+            if values.get(key) is None:
+                values[key] = train_defaults.get(key, generic)
+        return TrainOptions(**values)
+
+    def identity(self) -> dict[str, Any]:
+        d = asdict(self)
+        return {k: d[k] for k in _IDENTITY}
+
+    def identity_hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.identity(), sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
