@@ -31,11 +31,11 @@ def user_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from fakescope.data import SourceError
+        from fakescope.errors import UserError
 
         try:
             return func(*args, **kwargs)
-        except (UsageProblem, SourceError, FileNotFoundError, KeyError) as exc:
+        except (UsageProblem, UserError, FileNotFoundError, KeyError) as exc:
             msg = exc.args[0] if exc.args else str(exc)
             typer.echo(f"error: {msg}", err=True)
             raise typer.Exit(code=2) from None

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fakescope.errors import UserError
+
 from .folders import (
     TreeSource,
     cifake_layout,
@@ -26,7 +28,7 @@ from .parquet import ParquetSource, parquet_files
 from .sample import DataSource
 
 
-class SourceError(ValueError):
+class SourceError(UserError):
     """The spec names nothing readable; the message says why (CLI: exit code 2)."""
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+from fakescope.errors import UserError
 
 FORMAT_VERSION = 1
 TASKS = ("binary", "generator", "both")
@@ -37,11 +38,11 @@ class PreprocessConfig:
 
     def __post_init__(self) -> None:
         if self.resize not in RESIZE_POLICIES:
-            raise ValueError(f"resize policy {self.resize!r} not in {sorted(RESIZE_POLICIES)}")
+            raise UserError(f"resize policy {self.resize!r} not in {sorted(RESIZE_POLICIES)}")
         if self.interpolation not in INTERPOLATIONS:
-            raise ValueError(f"interpolation {self.interpolation!r} not in {INTERPOLATIONS}")
+            raise UserError(f"interpolation {self.interpolation!r} not in {INTERPOLATIONS}")
         if self.input_size < 8:
-            raise ValueError(f"input_size {self.input_size} is too small")
+            raise UserError(f"input_size {self.input_size} is too small")
         self.mean = tuple(float(v) for v in self.mean)  # type: ignore[assignment]
         self.std = tuple(float(v) for v in self.std)  # type: ignore[assignment]
 
@@ -66,11 +67,11 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
-            raise ValueError(f"task {self.task!r} not in {TASKS}")
+            raise UserError(f"task {self.task!r} not in {TASKS}")
         if isinstance(self.preprocess, dict):
             self.preprocess = PreprocessConfig(**self.preprocess)
         if self.task in ("generator", "both") and len(self.generators) < 2:
-            raise ValueError("a generator head needs at least two classes (Real and one generator)")
+            raise UserError("a generator head needs at least two classes (Real and one generator)")
 
     @property
     def has_binary(self) -> bool:
@@ -93,6 +94,6 @@ class ModelConfig:
     def from_dict(cls, d: dict[str, Any]) -> "ModelConfig":
         version = int(d.get("format_version", FORMAT_VERSION))
         if version > FORMAT_VERSION:
-            raise ValueError(f"config format_version {version} is newer than this fakescope ({FORMAT_VERSION})")
+            raise UserError(f"config format_version {version} is newer than this fakescope ({FORMAT_VERSION})")
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})

@@ -18,6 +18,7 @@ from fakescope.utils.atomic import atomic_write, atomic_write_text
 
 from .config import ModelConfig
 from .net import DetectorNet, create_model
+from fakescope.errors import UserError
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
@@ -55,7 +56,7 @@ def read_config(model_dir: str | os.PathLike[str]) -> ModelConfig:
     try:
         return ModelConfig.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"{path}: invalid model config: {exc}") from None
+        raise UserError(f"{path}: invalid model config: {exc}") from None
 
 
 def load_model(model_dir: str | os.PathLike[str], device: str | torch.device = "cpu") -> tuple[DetectorNet, ModelConfig]:
@@ -67,7 +68,7 @@ def load_model(model_dir: str | os.PathLike[str], device: str | torch.device = "
         raise FileNotFoundError(f"{model_dir}: no {WEIGHTS}")
     expected = config.card.get("weights_sha256")
     if expected and file_sha256(weights) != expected:
-        raise ValueError(f"{weights} does not match the checksum in {CONFIG}: the directory is inconsistent")
+        raise UserError(f"{weights} does not match the checksum in {CONFIG}: the directory is inconsistent")
     model = create_model(config)
     state = load_file(str(weights), device="cpu")
     model.load_state_dict(state, strict=True)

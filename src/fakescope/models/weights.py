@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from fakescope.errors import UserError
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
@@ -34,6 +35,6 @@ def load_matching(module: nn.Module, state: dict[str, torch.Tensor], what: str =
     own = module.state_dict()
     usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     if not usable:
-        raise ValueError(f"{what}: no tensor matches the backbone (wrong architecture?)")
+        raise UserError(f"{what}: no tensor matches the backbone (wrong architecture?)")
     module.load_state_dict(usable, strict=False)
     return {"loaded": len(usable), "skipped": len(state) - len(usable), "missing": len(own) - len(usable)}

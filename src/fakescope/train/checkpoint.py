@@ -21,6 +21,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from fakescope.models.io import file_sha256, state_for_saving
+from fakescope.errors import UserError
 
 CHECKPOINT = "checkpoint"
 
@@ -93,7 +94,7 @@ def load_checkpoint(directory: Path, model: torch.nn.Module, optimizer: torch.op
     meta = json.loads((directory / "state.json").read_text())
     weights = directory / "state.safetensors"
     if file_sha256(weights) != meta["sha256"]:
-        raise ValueError(f"{directory}: checkpoint files do not match (interrupted write?)")
+        raise UserError(f"{directory}: checkpoint files do not match (interrupted write?)")
     tensors = load_file(str(weights))
     net = getattr(model, "module", model)
     net.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}, strict=True)

@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+from fakescope.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError("device 'cuda' requested but CUDA is not available")
+            raise UserError("device 'cuda' requested but CUDA is not available")
         return torch.device("cuda", local_rank)
     return torch.device(name)
 

@@ -6,6 +6,7 @@ checkpoint, keep the best -> write the model directory. Resumes from OUT/checkpo
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 import time
@@ -22,10 +23,11 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from fakescope.data import FAKE, REAL, open_source
+from fakescope.errors import UserError
 from fakescope.models import ModelConfig, create_model, default_preprocess, get_spec, save_model
 from fakescope.models.net import fake_probability, generator_probabilities
 from fakescope.models.preprocess import prepare, to_input
-from fakescope.utils.atomic import append_jsonl, atomic_write_json
+from fakescope.utils.atomic import append_jsonl, atomic_write_json, atomic_write_text
 
 from . import distributed as D
 from .augment import train_transform
@@ -57,7 +59,7 @@ def plan_data(opts: TrainOptions) -> DataPlan:
     splits = source.splits()
     train_split = opts.split or ("train" if "train" in splits else splits[0] if len(splits) == 1 else None)
     if train_split is None:
-        raise ValueError(f"{opts.data} has splits {splits}: choose the training split with --split")
+        raise UserError(f"{opts.data} has splits {splits}: choose the training split with --split")
     train_source = source.with_split(train_split)
     if opts.val_data is not None:
         val_source = open_source(opts.val_data, split=opts.val_split)
@@ -81,7 +83,7 @@ def plan_data(opts: TrainOptions) -> DataPlan:
     val_sel, val_stats = narrow(val_records, val_sel, val_cap)
     if train_stats.labels[REAL] == 0 or train_stats.labels[FAKE] == 0:
         if opts.task != "generator":
-            raise ValueError(f"training data needs both classes; found {train_stats.as_dict()}")
+            raise UserError(f"training data needs both classes; found {train_stats.as_dict()}")
     description = {
         "source": opts.data,
         "format": train_source.format,
@@ -127,8 +129,11 @@ def compute_loss(out: dict[str, torch.Tensor], labels: torch.Tensor, gens: torch
 
 
 def _loader(stream: SampleStream, batch_size: int, workers: int, device: torch.device) -> DataLoader:
+    # A private generator: creating an iterator draws a seed from it, and drawing from the global
+    # torch RNG instead would shift dropout masks after a resume (our streams seed themselves).
     return DataLoader(stream, batch_size=batch_size, num_workers=workers, collate_fn=collate,
-                      pin_memory=device.type == "cuda", persistent_workers=False)
+                      pin_memory=device.type == "cuda", persistent_workers=False,
+                      generator=torch.Generator().manual_seed(stream.seed))
 
 
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
@@ -180,7 +185,7 @@ def _train(opts: TrainOptions, device: torch.device, ctx: D.DistContext) -> Path
     if opts.pretrained:
         loader_fn = getattr(model.backbone, "load_pretrained", None)
         if loader_fn is None:
-            raise ValueError(f"{opts.model} cannot load --pretrained weights")
+            raise UserError(f"{opts.model} cannot load --pretrained weights")
         info = loader_fn(opts.pretrained)
         say(f"pretrained weights {opts.pretrained}: {info}")
     say(f"train: {plan.description['train']}  validation: {plan.description['validation']}")
@@ -223,10 +228,12 @@ def _train(opts: TrainOptions, device: torch.device, ctx: D.DistContext) -> Path
 
         previous = read_train_state(ckpt)
         if previous.options_hash != state.options_hash:
-            raise ValueError(f"{out} holds a checkpoint of a different run (other data or options): "
+            raise UserError(f"{out} holds a checkpoint of a different run (other data or options): "
                              "use another --out, or --no-resume to start over")
         state = load_checkpoint(ckpt, model, optimizer)
         say(f"resuming from {ckpt}: {state.epoch} epoch(s) done, step {state.step_in_epoch} of epoch {state.epoch + 1}")
+        if ctx.is_main:
+            _truncate_log(out / LOG_FILE, state.epoch)
     elif ctx.is_main:
         (out / LOG_FILE).unlink(missing_ok=True)
 
@@ -324,6 +331,16 @@ def _train(opts: TrainOptions, device: torch.device, ctx: D.DistContext) -> Path
 
     return _finish(out, model, config, opts, plan, ctx, val_metrics, val_parts, epochs_run=state.epoch,
                    best_epoch=state.best_epoch, t_start=t_start, images_per_s=images_per_s)
+
+
+def _truncate_log(path: Path, epochs_done: int) -> None:
+    """Drop log lines of epochs the checkpoint does not contain (killed after logging, before saving)."""
+    if not path.exists():
+        return
+    lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
+    kept = [ln for ln in lines if json.loads(ln).get("epoch", 0) <= epochs_done]
+    if len(kept) != len(lines):
+        atomic_write_text(path, "".join(ln + "\n" for ln in kept))
 
 
 def _train_predictions(output: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from fakescope.errors import UserError
 
 GENERIC_DEFAULTS: dict[str, Any] = {"epochs": 5, "batch_size": 64, "lr": 1e-3, "weight_decay": 1e-4}
 SCHEDULES = ("cosine", "onecycle", "step", "constant")
@@ -40,10 +41,10 @@ class AugmentOptions:
         self.blur_sigma = tuple(float(v) for v in self.blur_sigma)  # type: ignore[assignment]
         for name in ("jpeg_prob", "blur_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1]")
+                raise UserError(f"{name} must be in [0, 1]")
         lo, hi = self.jpeg_quality
         if not 1 <= lo <= hi <= 100:
-            raise ValueError("jpeg quality range must satisfy 1 <= low <= high <= 100")
+            raise UserError("jpeg quality range must satisfy 1 <= low <= high <= 100")
 
 
 @dataclass
@@ -86,13 +87,13 @@ class TrainOptions:
         if isinstance(self.augment, dict):
             self.augment = AugmentOptions(**self.augment)
         if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule {self.schedule!r} not in {SCHEDULES}")
+            raise UserError(f"schedule {self.schedule!r} not in {SCHEDULES}")
         if self.precision not in ("auto", "fp32", "bf16", "fp16"):
-            raise ValueError(f"precision {self.precision!r} not in auto, fp32, bf16, fp16")
+            raise UserError(f"precision {self.precision!r} not in auto, fp32, bf16, fp16")
         if not 0.0 < self.val_fraction < 1.0:
-            raise ValueError("val_fraction must be between 0 and 1")
+            raise UserError("val_fraction must be between 0 and 1")
         if self.max_samples is not None and self.max_samples < 2:
-            raise ValueError("max_samples must be at least 2")
+            raise UserError("max_samples must be at least 2")
 
     def resolved(self, train_defaults: dict[str, Any]) -> "TrainOptions":
         """A copy with every None hyper-parameter filled from the detector's, then the generic, defaults."""

@@ -18,6 +18,7 @@ from torch import nn
 from ..config import ModelConfig, PreprocessConfig
 from ..registry import register_detector
 from ..weights import load_matching, read_state_dict
+from fakescope.errors import UserError
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -32,7 +33,7 @@ def _clip_config(args: dict[str, Any]) -> dict[str, Any]:
     name = args.get("clip_model", DEFAULT_CLIP)
     cfg = open_clip.get_model_config(name)
     if cfg is None:
-        raise ValueError(f"unknown open_clip model config {name!r}")
+        raise UserError(f"unknown open_clip model config {name!r}")
     return cfg
 
 

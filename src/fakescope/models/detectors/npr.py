@@ -18,6 +18,7 @@ from torch import nn
 from ..blocks import residual_stages
 from ..config import ModelConfig, PreprocessConfig
 from ..registry import register_detector
+from fakescope.errors import UserError
 
 
 def npr_residual(x: torch.Tensor) -> torch.Tensor:
@@ -60,5 +61,5 @@ def _preprocess(architecture: str, args: dict[str, Any]) -> PreprocessConfig:
 def build(config: ModelConfig) -> nn.Module:
     a = config.arch_args
     if config.preprocess.input_size % 2:
-        raise ValueError("npr needs an even input size (2x2 neighbourhoods)")
+        raise UserError("npr needs an even input size (2x2 neighbourhoods)")
     return NPRNet(list(a.get("widths", [64, 128])), list(a.get("depths", [3, 4])))
