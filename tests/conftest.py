@@ -76,3 +76,31 @@ def awkward_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_awkward_files(real_dir, base)
     (root / "README.txt").write_text("not an image, not an image extension: ignored\n")
     return root
+
+
+def _train_fixture_model(tmp_path_factory: pytest.TempPathFactory, name: str, *args: str) -> Path:
+    out = tmp_path_factory.mktemp(name) / "model"
+    proc = run_cli("train", "--out", out, "--no-progress", *args)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+@pytest.fixture(scope="session")
+def cifake_cnn(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small cnn-small trained briefly on the CIFAKE folder's train split (a real, if weak, model)."""
+    return _train_fixture_model(tmp_path_factory, "cifake_cnn", "--data", SHARED / "cifake", "--model", "cnn-small",
+                                "--epochs", "2", "--arch-args", '{"widths": [16, 32, 64]}')
+
+
+@pytest.fixture(scope="session")
+def cifake_spectral(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The spectral baseline fitted on the CIFAKE folder's train split (32 px)."""
+    return _train_fixture_model(tmp_path_factory, "cifake_spectral", "--data", SHARED / "cifake", "--model", "spectral",
+                                "--image-size", "32")
+
+
+@pytest.fixture(scope="session")
+def genimage_both(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A spectral model with binary and generator heads, fitted on Tiny GenImage's train split."""
+    return _train_fixture_model(tmp_path_factory, "genimage_both", "--data", SHARED / "tiny-genimage-sample",
+                                "--model", "spectral", "--task", "both", "--image-size", "128")

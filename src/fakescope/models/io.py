@@ -71,6 +71,11 @@ def load_model(model_dir: str | os.PathLike[str], device: str | torch.device = "
         raise UserError(f"{weights} does not match the checksum in {CONFIG}: the directory is inconsistent")
     model = create_model(config)
     state = load_file(str(weights), device="cpu")
-    model.load_state_dict(state, strict=True)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[1].strip() if len(str(exc).splitlines()) > 1 else str(exc)
+        raise UserError(f"{weights} does not fit the {config.architecture} network its config describes "
+                        f"(saved by another fakescope version?): {first[:300]}") from None
     model.eval()
     return model.to(device), config

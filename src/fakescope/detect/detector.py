@@ -1,0 +1,138 @@
+"""`Detector`: load a model directory (or the shipped default) and get verdicts for images.
+
+    from fakescope import Detector
+    det = Detector.load()                      # the shipped default model
+    det.predict("photo.jpg")                   # {"label": "fake", "score": 0.97, "generator": [...] or None}
+    det.predict(["a.png", pil_image, raw_bytes, numpy_array])   # a list, one result per input
+
+Results have the shape of a Hugging Face image-classification pipeline entry; `score` is P(fake).
+Preprocessing comes from the model's own config.json; there is no second copy of it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fakescope.inference import Backend, Scored, TorchBackend, score_items
+from fakescope.models import ModelConfig, load_model, read_config
+from fakescope.models.io import CONFIG
+
+from .inputs import ImageInput, describe_input, load_input
+
+DEFAULT_TOP_K = 5
+
+
+def default_model_dir() -> Path:
+    """The model shipped inside the package (`fakescope/weights/default`), or FAKESCOPE_MODEL if set."""
+    override = os.environ.get("FAKESCOPE_MODEL")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parents[1] / "weights" / "default"
+
+
+def _torch_backend(model_dir: Path, device: str, threads: int | None) -> Backend:
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    model, config = load_model(model_dir, device=device)
+    return TorchBackend(model, config, device)
+
+
+# Backends by name; the ONNX one registers itself from fakescope.detect.onnx_backend when present.
+BACKENDS: dict[str, Callable[[Path, str, int | None], Backend]] = {"torch": _torch_backend}
+
+
+def _backend_factory(name: str) -> Callable[[Path, str, int | None], Backend]:
+    if name not in BACKENDS:
+        try:  # optional backends live in their own modules and register on import
+            __import__(f"fakescope.detect.{name}_backend")
+        except ImportError:
+            pass
+    if name not in BACKENDS:
+        raise KeyError(f"unknown backend {name!r} (available: {', '.join(sorted(BACKENDS))})")
+    return BACKENDS[name]
+
+
+class Detector:
+    def __init__(self, backend: Backend, model_dir: Path | None = None) -> None:
+        self.backend = backend
+        self.config: ModelConfig = backend.config
+        self.model_dir = model_dir
+
+    @classmethod
+    def load(cls, model_dir: str | os.PathLike[str] | None = None, *, backend: str = "torch", device: str = "cpu",
+             threads: int | None = None) -> "Detector":
+        """Load a model directory (model.safetensors + config.json); None loads the shipped default."""
+        directory = Path(model_dir) if model_dir is not None else default_model_dir()
+        if not (directory / CONFIG).is_file():
+            what = "the shipped default model" if model_dir is None else "a model directory"
+            raise FileNotFoundError(f"{directory} is not {what} (no {CONFIG})")
+        return cls(_backend_factory(backend)(directory, device, threads), directory)
+
+    @property
+    def threshold(self) -> float:
+        return float(self.config.threshold)
+
+    def info(self) -> dict[str, Any]:
+        """What produced the verdicts: name, architecture, input size, preprocessing, vocabularies, metrics."""
+        c = self.config
+        return {
+            "name": c.name or (self.model_dir.name if self.model_dir else c.architecture),
+            "architecture": c.architecture,
+            "task": c.task,
+            "version": (c.card.get("weights_sha256") or "")[:12],
+            "input_size": c.preprocess.input_size,
+            "preprocess": {**c.to_dict()["preprocess"]},
+            "labels": list(c.labels),
+            "generators": list(c.generators),
+            "threshold": c.threshold,
+            "metrics": c.card.get("metrics") or c.metrics,
+            "backend": type(self.backend).__name__,
+        }
+
+    def _result(self, scored: Scored, threshold: float, top_k: int) -> dict[str, Any]:
+        if scored.error is not None:
+            return {"label": None, "score": None, "generator": None, "error": scored.error}
+        gens = None
+        if scored.generator_probs is not None:
+            order = np.argsort(-scored.generator_probs)[:top_k]
+            gens = [{"label": self.config.generators[i], "score": float(scored.generator_probs[i])} for i in order]
+        score = float(scored.score)
+        return {"label": "fake" if score >= threshold else "real", "score": score, "generator": gens}
+
+    def iter_predict(self, images: Iterable[ImageInput], *, batch_size: int = 64, threshold: float | None = None,
+                     top_k: int = DEFAULT_TOP_K) -> Iterator[tuple[Any, dict[str, Any]]]:
+        """(input, result) pairs in input order, produced batch by batch (streams for huge inputs)."""
+        t = self.threshold if threshold is None else float(threshold)
+        for scored in score_items(self.backend, images, load_input, batch_size=batch_size):
+            yield scored.item, self._result(scored, t, top_k)
+
+    def predict(self, images: ImageInput | Iterable[ImageInput], *, batch_size: int = 64,
+                threshold: float | None = None, top_k: int = DEFAULT_TOP_K) -> dict[str, Any] | list[dict[str, Any]]:
+        """One result dict for one input; a list of result dicts for a list of inputs."""
+        single = not isinstance(images, (list, tuple)) and not _is_iterable_of_inputs(images)
+        items = [images] if single else list(images)  # type: ignore[arg-type]
+        results = [r for _, r in self.iter_predict(items, batch_size=batch_size, threshold=threshold, top_k=top_k)]
+        return results[0] if single else results
+
+    def __repr__(self) -> str:
+        return f"Detector({self.info()['name']!r}, {self.config.architecture}, {self.config.preprocess.input_size}px)"
+
+
+def _is_iterable_of_inputs(obj: Any) -> bool:
+    if isinstance(obj, (str, bytes, bytearray, memoryview, os.PathLike, np.ndarray)):
+        return False
+    from PIL import Image
+
+    if isinstance(obj, Image.Image):
+        return False
+    return isinstance(obj, Iterable)
+
+
+__all__ = ["Detector", "default_model_dir", "describe_input", "read_config"]
