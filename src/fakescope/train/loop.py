@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from fakescope.data import FAKE, REAL, open_source
+from fakescope.data.filtered import only_subset
 from fakescope.errors import UserError
 from fakescope.models import ModelConfig, create_model, default_preprocess, get_spec, save_model
 from fakescope.models.net import fake_probability, generator_probabilities
@@ -56,6 +57,8 @@ class DataPlan:
 def plan_data(opts: TrainOptions) -> DataPlan:
     """Which samples train and which validate. Never the test split unless named explicitly."""
     source = open_source(opts.data, format=opts.format)
+    if opts.subset is not None:
+        source = only_subset(source, opts.subset)
     splits = source.splits()
     train_split = opts.split or ("train" if "train" in splits else splits[0] if len(splits) == 1 else None)
     if train_split is None:
@@ -63,6 +66,8 @@ def plan_data(opts: TrainOptions) -> DataPlan:
     train_source = source.with_split(train_split)
     if opts.val_data is not None:
         val_source = open_source(opts.val_data, split=opts.val_split)
+        if opts.subset is not None:
+            val_source = only_subset(val_source, opts.subset)
         train_sel, val_sel = Selection(), Selection()
         how = f"{opts.val_data} [{opts.val_split or 'all splits'}]"
     else:
@@ -88,6 +93,7 @@ def plan_data(opts: TrainOptions) -> DataPlan:
         "source": opts.data,
         "format": train_source.format,
         "split": train_split,
+        "subset": opts.subset,
         "fingerprint": train_source.fingerprint(),
         "selection": {"holdout_fraction": train_sel.holdout_fraction, "side": train_sel.side, "max_samples": opts.max_samples},
         "train": train_stats.as_dict(),

@@ -82,6 +82,9 @@ class TrainOptions:
     resume: bool = True
     progress: bool = True
     name: str | None = None
+    # Train and validate only on samples whose `subset` is this (a GenImage subset, a Community
+    # Forensics generator pair): the cross-generator protocol's one-detector-per-subset runs.
+    subset: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.augment, dict):
@@ -106,7 +109,10 @@ class TrainOptions:
 
     def identity(self) -> dict[str, Any]:
         d = asdict(self)
-        return {k: d[k] for k in _IDENTITY}
+        ident = {k: d[k] for k in _IDENTITY}
+        if self.subset is not None:  # only when set: checkpoints written before the option existed still resume
+            ident["subset"] = self.subset
+        return ident
 
     def identity_hash(self) -> str:
         return hashlib.sha256(json.dumps(self.identity(), sort_keys=True, default=str).encode()).hexdigest()[:16]

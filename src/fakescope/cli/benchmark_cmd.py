@@ -1,0 +1,83 @@
+"""`fakescope benchmark ...`: the field's protocols, recorded: cross-generator and robustness."""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import typer
+
+from .app import UsageProblem, app, emit_json, user_errors
+
+benchmark_app = typer.Typer(help="Benchmark protocols: cross-generator matrices and robustness to degradations.",
+                            no_args_is_help=True)
+app.add_typer(benchmark_app, name="benchmark")
+
+
+@benchmark_app.command("cross-generator")
+@user_errors
+def cross_generator(
+    data: str = typer.Option(..., "--data", help="A source whose samples have subsets (GenImage tree, Community Forensics, per-generator folders)."),
+    model: str = typer.Option(..., "--model", help="Detector name to train per subset (see `fakescope models`), e.g. spectral."),
+    out: str = typer.Option(..., "--out", help="Output folder: crossgen.json, crossgen_*.csv, report.html, models/."),
+    format: Optional[str] = typer.Option(None, "--format", help="Force the data format."),
+    train_split: Optional[str] = typer.Option(None, "--train-split", help="Training split (default: train, or the only split)."),
+    test_split: Optional[str] = typer.Option(None, "--test-split", help="Test split (default: test, else val, else a hold-out)."),
+    test_fraction: float = typer.Option(0.3, "--test-fraction", help="Hold-out share for test when there is a single split."),
+    subset: Optional[list[str]] = typer.Option(None, "--subset", help="Only these subsets (repeat the option)."),
+    min_test_per_class: int = typer.Option(1, "--min-test-per-class", min=1, help="A cell needs this many real and fake test images."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Training epochs (default: the detector's)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Training and scoring batch size."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Peak learning rate."),
+    image_size: Optional[int] = typer.Option(None, "--image-size", help="Override the detector's input size."),
+    resize: Optional[str] = typer.Option(None, "--resize", help="Override the resize policy: resize, resize_crop or crop."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Training seed (default 0)."),
+    max_samples: Optional[int] = typer.Option(None, "--max-samples", min=2, help="Train each detector on at most N samples."),
+    arch_args: Optional[str] = typer.Option(None, "--arch-args", help="Architecture arguments as JSON."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda (training)."),
+    retrain: bool = typer.Option(False, "--retrain", help="Retrain detectors already trained in OUT/models by the same run."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+) -> None:
+    """GenImage's cross-generator protocol: one detector per subset, tested on every subset; prints crossgen.json."""
+    from fakescope.eval.crossgen import CrossGenOptions, cross_generator as run
+
+    try:
+        args = json.loads(arch_args) if arch_args else None
+    except ValueError as exc:
+        raise UsageProblem(f"--arch-args is not JSON: {exc}") from None
+    train = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "image_size": image_size, "resize": resize, "seed": seed,
+             "max_samples": max_samples, "arch_args": args, "device": device}
+    options = CrossGenOptions(data=data, model=model, out=out, format=format, train_split=train_split, test_split=test_split,
+                              test_fraction=test_fraction, subsets=list(subset) if subset else None,
+                              min_test_per_class=min_test_per_class, train={k: v for k, v in train.items() if v is not None},
+                              batch_size=batch_size or 64, progress=progress, retrain=retrain)
+    doc = run(options)
+    overall = doc["overall_mean"]["value"]
+    typer.echo(f"cross-generator: {len(doc['subsets'])}x{len(doc['subsets'])} matrix, overall mean accuracy "
+               f"{'n/a' if overall is None else f'{overall:.3f}'}; report {out}/report.html", err=True)
+    emit_json(doc)
+
+
+@benchmark_app.command("robustness")
+@user_errors
+def robustness(
+    model: list[str] = typer.Option(..., "--model", help="Model directory; repeat for several models."),
+    data: str = typer.Option(..., "--data", help="Test source."),
+    out: str = typer.Option(..., "--out", help="Output folder: robustness.json/.csv, report.html, one evaluation per model."),
+    split: Optional[str] = typer.Option(None, "--split", help="Test split (default: test, else val, else the only split)."),
+    degrade: Optional[list[str]] = typer.Option(None, "--degrade", help="Conditions (default: genimage = GenImage Table 5's six)."),
+    align_format: Optional[str] = typer.Option(None, "--align-format", help="jpeg:QUALITY or png: re-encode every image first."),
+    max_samples: Optional[int] = typer.Option(None, "--max-samples", min=2, help="Uniform subset of N test images."),
+    batch_size: int = typer.Option(64, "--batch-size", min=1),
+    bootstrap: int = typer.Option(1000, "--bootstrap", min=0, help="Bootstrap resamples for the 95% intervals."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+) -> None:
+    """`evaluate --degrade genimage` for each model, drawn in one chart; prints robustness.json."""
+    from fakescope.eval.robustness import RobustnessOptions, robustness as run
+
+    options = RobustnessOptions(models=list(model), data=data, out=out, degrade=list(degrade or ["genimage"]),
+                                evaluate={"split": split, "align_format": align_format, "max_samples": max_samples,
+                                          "batch_size": batch_size, "bootstrap": bootstrap, "progress": progress})
+    doc = run(options)
+    typer.echo(f"robustness: {len(doc['models'])} model(s) x {len(doc['conditions'])} condition(s); report {out}/report.html", err=True)
+    emit_json(doc)

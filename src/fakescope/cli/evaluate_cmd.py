@@ -1,0 +1,74 @@
+"""`fakescope evaluate`: metrics, degradations, format alignment and an HTML report for one model."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from .app import UsageProblem, app, emit_json, user_errors
+
+
+@app.command("evaluate")
+@user_errors
+def evaluate(
+    data: str = typer.Option(..., "--data", help="Test source (folder, parquet, manifest, hf:...)."),
+    out: str = typer.Option(..., "--out", help="Output folder: metrics.json, predictions, report.html, figures/."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model directory (default: the shipped default model)."),
+    split: Optional[str] = typer.Option(None, "--split", help="Test split (default: test, else val/validation, else the only split)."),
+    format: Optional[str] = typer.Option(None, "--format", help="Force the data format."),
+    degrade: Optional[list[str]] = typer.Option(
+        None, "--degrade",
+        help="Test conditions beside clean, comma-separated or repeated: resize:N, jpeg:Q, blur:SIGMA, noise:SIGMA, "
+             "crop:N; 'genimage' = GenImage Table 5's six."),
+    align_format: Optional[str] = typer.Option(
+        None, "--align-format", help="Re-encode every test image of both classes first: jpeg:QUALITY (e.g. jpeg:96) or png."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="Decision threshold on P(fake) (default: the model's)."),
+    batch_size: int = typer.Option(64, "--batch-size", min=1, help="Images per model call."),
+    max_samples: Optional[int] = typer.Option(None, "--max-samples", min=2, help="Score a uniform subset of N images (by key hash)."),
+    dedup_against: Optional[str] = typer.Option(
+        None, "--dedup-against", help="SOURCE[:SPLIT]: drop test images whose bytes (SHA-256) appear there, e.g. the training split."),
+    predictions: str = typer.Option("parquet", "--predictions", help="Per-image predictions file format: parquet or csv."),
+    bootstrap: int = typer.Option(1000, "--bootstrap", min=0, help="Bootstrap resamples for the 95% intervals (0: none)."),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue an interrupted run of the same protocol in OUT."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
+    report: bool = typer.Option(True, "--report/--no-report", help="Write report.html and figures/."),
+) -> None:
+    """Evaluate a model: Task A metrics overall, per generator and per family (95% bootstrap CIs, n),
+    Task B attribution, per condition; prints metrics.json on stdout."""
+    import signal
+
+    from fakescope.eval.evaluate import EvalOptions, evaluate as run
+
+    if predictions not in ("parquet", "csv"):
+        raise UsageProblem(f"--predictions must be parquet or csv, not {predictions!r}")
+    # A polite kill (SIGTERM) ends like Ctrl-C: the rows scored so far are flushed for a resume.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    options = EvalOptions(data=data, out=out, model=model, split=split, format=format, degrade=list(degrade or []),
+                          align_format=align_format, threshold=threshold, batch_size=batch_size, max_samples=max_samples,
+                          dedup_against=dedup_against, predictions_format=predictions, bootstrap=bootstrap, device=device,
+                          resume=resume, progress=progress, report=report)
+    try:
+        doc = run(options)
+    except KeyboardInterrupt:
+        raise typer.Exit(code=130) from None
+    _print_summary(doc)
+    emit_json(doc)
+
+
+def _print_summary(doc: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=True)
+    table = Table("condition", "n", "accuracy", "real acc", "fake acc", "AUROC", "AP", "EER", title="fakescope evaluate")
+    f = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+    for name, res in doc["conditions"].items():
+        m = res["overall"]
+        table.add_row(name, str(m["n"]), f(m["accuracy"]), f(m["real_accuracy"]), f(m["fake_accuracy"]), f(m["auroc"]),
+                      f(m["ap"]), f(m["eer"]))
+    console.print(table)
+    outputs = doc["outputs"]
+    console.print(f"written: {outputs['metrics']}, {outputs['predictions']}" + (f", {outputs['report']}" if "report" in outputs else ""),
+                  markup=False, highlight=False)

@@ -1,0 +1,54 @@
+"""A source restricted to the samples of one subset: the cross-generator protocol trains on one
+GenImage subset (its fakes with the reals of the same subset) or one Community Forensics pair.
+
+The restriction is part of the source's identity: it changes the fingerprint, so a model trained
+on one subset never records the fingerprint of the whole dataset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .sample import DataSource, Sample
+
+
+@dataclass(frozen=True)
+class SubsetFilter:
+    """Keeps samples whose `subset` equals `subset` (picklable: it crosses DataLoader workers)."""
+
+    subset: str
+
+    def __call__(self, sample: Sample) -> bool:
+        return sample.subset == self.subset
+
+    def describe(self) -> str:
+        return f"subset={self.subset}"
+
+
+class FilteredSource(DataSource):
+    """`base`, keeping only the samples `keep` accepts. Splits are the base's splits."""
+
+    def __init__(self, base: DataSource, keep: SubsetFilter) -> None:
+        super().__init__(base.spec, base.selected_split)
+        self.base = base
+        self.keep = keep
+        self.format = base.format
+
+    def splits(self) -> list[str]:
+        return self.base.splits()
+
+    def _iter_split(self, split: str) -> Iterator[Sample]:
+        return (s for s in self.base._iter_split(split) if self.keep(s))
+
+    def _fingerprint_parts(self, split: str) -> Iterator[str]:
+        yield from self.base._fingerprint_parts(split)
+        yield self.keep.describe()
+
+    def __repr__(self) -> str:
+        return f"<FilteredSource {self.keep.describe()} of {self.base!r}>"
+
+
+def only_subset(source: DataSource, subset: str) -> FilteredSource:
+    """`source` restricted to the samples whose `subset` field is `subset`."""
+    return FilteredSource(source, SubsetFilter(subset))
