@@ -35,10 +35,13 @@ def cross_generator(
     max_samples: Optional[int] = typer.Option(None, "--max-samples", min=2, help="Train each detector on at most N samples."),
     arch_args: Optional[str] = typer.Option(None, "--arch-args", help="Architecture arguments as JSON."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda (training)."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch CPU threads (default: torch's choice)."),
     retrain: bool = typer.Option(False, "--retrain", help="Retrain detectors already trained in OUT/models by the same run."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
 ) -> None:
     """GenImage's cross-generator protocol: one detector per subset, tested on every subset; prints crossgen.json."""
+    if not 0.0 < test_fraction < 1.0:  # checked before the heavy imports: a typo answers at once
+        raise UsageProblem(f"--test-fraction must be between 0 and 1, not {test_fraction}")
     from fakescope.eval.crossgen import CrossGenOptions, cross_generator as run
 
     try:
@@ -50,7 +53,7 @@ def cross_generator(
     options = CrossGenOptions(data=data, model=model, out=out, format=format, train_split=train_split, test_split=test_split,
                               test_fraction=test_fraction, subsets=list(subset) if subset else None,
                               min_test_per_class=min_test_per_class, train={k: v for k, v in train.items() if v is not None},
-                              batch_size=batch_size or 64, progress=progress, retrain=retrain)
+                              batch_size=batch_size or 64, threads=threads, progress=progress, retrain=retrain)
     doc = run(options)
     overall = doc["overall_mean"]["value"]
     typer.echo(f"cross-generator: {len(doc['subsets'])}x{len(doc['subsets'])} matrix, overall mean accuracy "
@@ -70,6 +73,7 @@ def robustness(
     max_samples: Optional[int] = typer.Option(None, "--max-samples", min=2, help="Uniform subset of N test images."),
     batch_size: int = typer.Option(64, "--batch-size", min=1),
     bootstrap: int = typer.Option(1000, "--bootstrap", min=0, help="Bootstrap resamples for the 95% intervals."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch CPU threads (default: torch's choice)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
 ) -> None:
     """`evaluate --degrade genimage` for each model, drawn in one chart; prints robustness.json."""
@@ -77,7 +81,8 @@ def robustness(
 
     options = RobustnessOptions(models=list(model), data=data, out=out, degrade=list(degrade or ["genimage"]),
                                 evaluate={"split": split, "align_format": align_format, "max_samples": max_samples,
-                                          "batch_size": batch_size, "bootstrap": bootstrap, "progress": progress})
+                                          "batch_size": batch_size, "bootstrap": bootstrap, "threads": threads,
+                                          "progress": progress})
     doc = run(options)
     typer.echo(f"robustness: {len(doc['models'])} model(s) x {len(doc['conditions'])} condition(s); report {out}/report.html", err=True)
     emit_json(doc)

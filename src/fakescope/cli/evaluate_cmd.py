@@ -31,6 +31,7 @@ def evaluate(
     predictions: str = typer.Option("parquet", "--predictions", help="Per-image predictions file format: parquet or csv."),
     bootstrap: int = typer.Option(1000, "--bootstrap", min=0, help="Bootstrap resamples for the 95% intervals (0: none)."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch CPU threads (default: torch's choice; 1 is fastest on a busy machine)."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue an interrupted run of the same protocol in OUT."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
     report: bool = typer.Option(True, "--report/--no-report", help="Write report.html and figures/."),
@@ -38,16 +39,33 @@ def evaluate(
     """Evaluate a model: Task A metrics overall, per generator and per family (95% bootstrap CIs, n),
     Task B attribution, per condition; prints metrics.json on stdout."""
     import signal
+    from pathlib import Path
+
+    from fakescope.eval.conditions import parse_alignment, parse_conditions
+
+    # Cheap checks first, before torch is imported: a bad argument answers in a fraction of a second.
+    parse_conditions(degrade or [])
+    parse_alignment(align_format)
+    if predictions not in ("parquet", "csv"):
+        raise UsageProblem(f"--predictions must be parquet or csv, not {predictions!r}")
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise UsageProblem(f"--threshold {threshold} is not a probability in [0, 1]")
+    if model is not None and not (Path(model) / "config.json").is_file():
+        raise UsageProblem(f"{model} is not a model directory (no config.json)")
+    paths = [data]
+    if dedup_against:  # SOURCE[:SPLIT]: the path is what precedes a trailing split name
+        paths.append(dedup_against if Path(dedup_against).exists() else (dedup_against.rpartition(":")[0] or dedup_against))
+    for spec in paths:
+        if not spec.startswith("hf:") and not Path(spec).exists():
+            raise UsageProblem(f"{spec}: no such file or directory")
 
     from fakescope.eval.evaluate import EvalOptions, evaluate as run
 
-    if predictions not in ("parquet", "csv"):
-        raise UsageProblem(f"--predictions must be parquet or csv, not {predictions!r}")
     # A polite kill (SIGTERM) ends like Ctrl-C: the rows scored so far are flushed for a resume.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     options = EvalOptions(data=data, out=out, model=model, split=split, format=format, degrade=list(degrade or []),
                           align_format=align_format, threshold=threshold, batch_size=batch_size, max_samples=max_samples,
-                          dedup_against=dedup_against, predictions_format=predictions, bootstrap=bootstrap, device=device,
+                          dedup_against=dedup_against, predictions_format=predictions, bootstrap=bootstrap, device=device, threads=threads,
                           resume=resume, progress=progress, report=report)
     try:
         doc = run(options)

@@ -30,7 +30,7 @@ from fakescope.errors import UserError
 from fakescope.utils.atomic import atomic_write_json, atomic_write_text
 
 from .conditions import CLEAN, Condition
-from .evaluate import TEST_SPLIT_PREFERENCE
+from .testdata import TEST_SPLIT_PREFERENCE
 from .metrics import binary_metrics
 from .published import (
     GENIMAGE_COLUMN_ORDER,
@@ -60,6 +60,7 @@ class CrossGenOptions:
     min_test_per_class: int = 1  # a cell needs at least this many real and fake test images
     train: dict[str, Any] = field(default_factory=dict)  # extra TrainOptions for every detector
     batch_size: int = 64
+    threads: int | None = None  # torch CPU threads for training and scoring (default: torch's choice)
     progress: bool = True
     retrain: bool = False  # retrain even when OUT/models/<subset> already holds the same run
 
@@ -228,6 +229,10 @@ def cross_generator(opts: CrossGenOptions) -> dict[str, Any]:
     from fakescope.train.provenance import environment_record
 
     t0 = time.time()
+    if opts.threads:
+        import torch
+
+        torch.set_num_threads(opts.threads)
     get_spec(opts.model)  # unknown detector: KeyError listing the known ones, before any work
     if not 0.0 < opts.test_fraction < 1.0:
         raise UserError("--test-fraction must be between 0 and 1")
@@ -303,6 +308,7 @@ def _document(opts: CrossGenOptions, subsets: list[str], train_split: str, test:
         "overall_mean": {"value": overall, "n_cells": n_cells},
         "off_diagonal_mean": {"value": off, "n_cells": n_off},
         "models": trained,
+        "detector_config": _detector_config(trained),
         "protocol": {
             "per_subset_training": "each detector trains on its subset's fakes with the reals of the same subset "
                                    f"(split {train_split!r}); the final weights are tested, not a best-on-validation copy",
@@ -316,12 +322,26 @@ def _document(opts: CrossGenOptions, subsets: list[str], train_split: str, test:
         },
         "published": None,
     }
-    if is_genimage(subsets):
+    if is_genimage(subsets, source.format):
         doc["published"] = {"label": PUBLISHED_LABEL, "detector": "ResNet-50", "trained_on": "SD14", "metric": "accuracy",
                             "row": {k: v / 100 for k, v in GENIMAGE_RESNET50_SD14_ROW.items()},
                             "row_average": GENIMAGE_RESNET50_SD14_AVG / 100,
                             "sd14_row_averages_other_detectors": {k: v / 100 for k, v in GENIMAGE_SD14_ROW_AVERAGES.items()}}
     return doc
+
+
+def _detector_config(trained: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """Architecture, arguments and preprocessing the per-subset detectors were trained with (one record)."""
+    from fakescope.models import read_config
+
+    first = next((t["model_dir"] for t in trained.values() if t.get("model_dir")), None)
+    if first is None:
+        return None
+    config = read_config(first)
+    return {"architecture": config.architecture, "arch_args": config.arch_args, "preprocess": config.to_dict()["preprocess"],
+            "preprocess_description": config.preprocess.describe(), "threshold": config.threshold,
+            "resolved_training_options": {k: config.training.get("options", {}).get(k) for k in
+                                          ("epochs", "batch_size", "lr", "weight_decay", "seed", "max_samples")}}
 
 
 def matrix_csv(doc: dict[str, Any], metric: str) -> str:

@@ -64,6 +64,7 @@ def write_crossgen_report(out_dir: Path, doc: dict[str, Any]) -> tuple[Path, lis
         ("minimum per class", num(proto["min_test_per_class"])), ("row average", esc(proto["row_average"])),
         ("overall mean", esc(proto["overall_mean"])),
         ("training options", f"<code>{esc(proto['options']['train'] or 'detector defaults')}</code>"),
+        ("detector", esc(_describe_detector(doc.get("detector_config")))),
         ("libraries", esc(", ".join(f"{k} {v}" for k, v in proto.get("environment", {}).items()
                                     if k in ("fakescope", "python", "torch", "numpy", "pillow", "timm")))),
         ("date", esc(proto["date"])),
@@ -79,3 +80,10 @@ def _cell(cell: dict[str, Any] | None) -> str:
         reason = (cell or {}).get("reason") or "undefined"
         return f'<span class="na" title="{esc(reason)}">n/a</span>'
     return f'{_pct(cell["accuracy"])} <span class="ci">n={cell["n"]}</span>'
+
+
+def _describe_detector(cfg: dict[str, Any] | None) -> str:
+    if not cfg:
+        return "no detector was trained"
+    opts = ", ".join(f"{k} {v}" for k, v in cfg["resolved_training_options"].items() if v is not None)
+    return f"{cfg['architecture']} {cfg['arch_args'] or ''}; input {cfg['preprocess_description']}; threshold {cfg['threshold']:g}; {opts}"

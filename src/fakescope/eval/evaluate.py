@@ -22,7 +22,6 @@ import numpy as np
 from tqdm import tqdm
 
 from fakescope.data import DataSource, open_source
-from fakescope.data.parquet import SPLIT_NAMES
 from fakescope.errors import UserError
 from fakescope.imageops import encoder_description
 from fakescope.utils.atomic import atomic_write_json
@@ -33,10 +32,10 @@ from .datacheck import format_size_check
 from .metrics import BOOTSTRAP_SEED, ECE_BINS, expected_calibration_error
 from .predictions import PREDICTION_FORMATS, RowLog, predictions_schema, read_log, recover_log, write_predictions
 from .published import evaluation_references
+from .testdata import open_reference, pick_split
 from .scoring import PassCounts, content_hashes, entries, generator_column, score_column, score_rows, subset_cutoff
 
 PARTIAL_DIR = ".partial"  # rows of an unfinished run; removed when the run completes
-TEST_SPLIT_PREFERENCE = ("test", "val", "validation", "valid", "eval", "dev")
 MAX_SKIPPED_LISTED = 200
 
 
@@ -58,31 +57,10 @@ class EvalOptions:
     predictions_format: str = "parquet"
     bootstrap: int = 1000
     device: str = "cpu"
+    threads: int | None = None  # torch CPU threads (default: torch's choice)
     resume: bool = True
     progress: bool = True
     report: bool = True
-
-
-def pick_split(source: DataSource, requested: str | None) -> str:
-    splits = source.splits()
-    if requested is not None:
-        if requested not in splits:
-            raise UserError(f"{source.spec}: no split {requested!r} (available: {', '.join(splits) or 'none'})")
-        return requested
-    for name in TEST_SPLIT_PREFERENCE:
-        if name in splits:
-            return name
-    if len(splits) == 1:
-        return splits[0]
-    raise UserError(f"{source.spec} has splits {splits} and none is a test split: choose one with --split")
-
-
-def open_reference(spec: str) -> DataSource:
-    """`SOURCE[:SPLIT]` for --dedup-against (a trailing `:name` is a split when it names one)."""
-    head, sep, tail = spec.rpartition(":")
-    if sep and head and head != "hf" and tail.lower() in (*SPLIT_NAMES, "all"):
-        return open_source(head, split=tail.lower())
-    return open_source(spec)
 
 
 def _say(msg: str) -> None:
@@ -95,6 +73,10 @@ def _model(opts: EvalOptions):
     from fakescope.models import load_model
     from fakescope.models.io import WEIGHTS, file_sha256
 
+    if opts.threads:
+        import torch
+
+        torch.set_num_threads(opts.threads)
     model_dir = Path(opts.model) if opts.model else default_model_dir()
     if not (model_dir / "config.json").is_file():
         what = "the shipped default model" if opts.model is None else "a model directory"
@@ -223,6 +205,11 @@ def _results(opts: EvalOptions, config: Any, model_dir: Path, sha: str, source: 
     fmts = [f for f, u in zip(col("format"), usable) if u]
     check = format_size_check(labels[clean_ok], [f for f, ok in zip(fmts, clean_ok) if ok], widths[clean_ok], heights[clean_ok])
     warnings = list(check["warnings"])
+    n_real, n_fake = int((labels[clean_ok] == 0).sum()), int((labels[clean_ok] == 1).sum())
+    if n_real == 0 or n_fake == 0:
+        what = "no image could be scored" if n_real + n_fake == 0 else \
+            f"only {'fake' if n_real == 0 else 'real'} images were scored ({n_real} real, {n_fake} fake)"
+        warnings.append(f"{what}: AUROC, AP, EER and the intervals are undefined")
     if alignment is not None and check["format_differs"]:
         warnings = [w + f" [alignment {alignment.name} is on: the model saw both classes re-encoded the same way]"
                     if "file format" in w else w for w in warnings]

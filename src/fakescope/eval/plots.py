@@ -49,6 +49,8 @@ def _empty(ax: plt.Axes, text: str) -> None:
 
 def _legend(ax: plt.Axes, entries: int, loc: str) -> None:
     """Inside the axes for a few curves; beside them when more would hide the curves."""
+    if entries == 0:
+        return
     if entries <= 3:
         ax.legend(loc=loc, frameon=False)
     else:
@@ -129,7 +131,7 @@ def reliability_figure(per_bin: Sequence[Mapping[str, Any]], ece: float | None) 
                 color="#333366", ms=3, label="bin mean score")
         ax.set(xlabel="score = P(fake)", ylabel="fraction of fakes", xlim=(0, 1), ylim=(0, 1.01),
                title=f"Calibration (ECE {ece:.3f}, {len(per_bin)} bins)" if ece is not None else "Calibration")
-        ax.legend(frameon=False, loc="upper left")
+        ax.legend(loc="upper left", frameon=True, framealpha=0.9, edgecolor="none")
         return _png(fig)
 
 

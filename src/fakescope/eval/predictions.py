@@ -56,14 +56,16 @@ class RowLog:
             self.flush()
 
     def flush(self) -> None:
-        if self._buffer:
+        # Take the rows out first: an interrupt during the write must not make the handler's own
+        # flush write them twice (a half-written last line is dropped by `recover_log`).
+        lines, self._buffer = self._buffer, []
+        if lines:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "a", encoding="utf-8") as fh:
-                fh.write("\n".join(self._buffer) + "\n")
+                fh.write("\n".join(lines) + "\n")
                 fh.flush()
                 os.fsync(fh.fileno())
-            self.written += len(self._buffer)
-            self._buffer.clear()
+            self.written += len(lines)
         self._last = time.monotonic()
 
 
@@ -71,23 +73,26 @@ def recover_log(path: Path) -> set[str]:
     """Keys of the complete rows in a log; a torn last line (killed mid-write) is dropped."""
     if not path.exists():
         return set()
-    keys: list[str] = []
+    keys: set[str] = set()
     good: list[str] = []
-    torn = False
+    rewrite = False
     with open(path, encoding="utf-8", errors="replace") as fh:
         for line in fh:
-            if not line.endswith("\n"):
-                torn = True
-                break
             try:
-                keys.append(json.loads(line)["key"])
+                key = json.loads(line)["key"] if line.endswith("\n") else None
             except (ValueError, KeyError, TypeError):
-                torn = True
+                key = None
+            if key is None:  # torn by a kill mid-write: everything after it is suspect
+                rewrite = True
                 break
+            if key in keys:  # never count a row twice
+                rewrite = True
+                continue
+            keys.add(key)
             good.append(line)
-    if torn:
+    if rewrite:
         atomic_write_text(path, "".join(good))
-    return set(keys)
+    return keys
 
 
 def read_log(path: Path, schema: pa.Schema) -> pa.Table:

@@ -34,9 +34,12 @@ CIFAKE_BEST_CNN_ACCURACY = 92.98  # Bird & Lotfi 2023, their best CNN (%)
 COMMFOR_MEAN_AP_SMALL = 0.943  # Community Forensics (CVPR 2025), small training set, mean AP over families
 
 
-def is_genimage(names: list[str] | set[str]) -> bool:
-    """True when every subset/generator name is one of GenImage's eight (canonical names)."""
-    return bool(names) and set(names) <= set(GENIMAGE_COLUMN_ORDER)
+def is_genimage(names: list[str] | set[str], data_format: str | None = None) -> bool:
+    """GenImage data: its release layout, or at least two generators, all among GenImage's eight.
+    (One SD14 generator alone is not enough: CIFAKE's fakes are SD1.4 too.)"""
+    if data_format == "genimage":
+        return True
+    return len(set(names)) >= 2 and set(names) <= set(GENIMAGE_COLUMN_ORDER)
 
 
 def evaluation_references(data_spec: str, data_format: str, generators: set[str], has_families: bool,
@@ -50,7 +53,7 @@ def evaluation_references(data_spec: str, data_format: str, generators: set[str]
         refs.append({"what": "Community Forensics, small training set, mean AP over evaluation families", "metric": "ap",
                      "value": COMMFOR_MEAN_AP_SMALL, "source": "Park & Owens, CVPR 2025",
                      "compare_with": "conditions.clean.mean_ap_over_families"})
-    if is_genimage(generators):
+    if is_genimage(generators, data_format):
         for cond, acc in GENIMAGE_RESNET50_DEGRADED.items():
             if cond not in conditions:
                 continue

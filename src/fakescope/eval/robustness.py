@@ -35,10 +35,17 @@ class RobustnessOptions:
 
 
 def _names(models: list[str]) -> list[str]:
-    """A short, unique, file-safe name per model directory (its folder name, numbered on clashes)."""
+    """A short, unique, file-safe name per model directory: its folder name, or parent_folder when
+    folder names clash (runs/a/model, runs/b/model), numbered as a last resort."""
+    def safe(text: str) -> str:
+        return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "model"
+
+    paths = [Path(m).resolve() for m in models]
+    bases = [safe(p.name) for p in paths]
+    if len(set(bases)) < len(bases):
+        bases = [safe(f"{p.parent.name}_{p.name}") for p in paths]
     out: list[str] = []
-    for m in models:
-        base = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(m).name or "model") or "model"
+    for base in bases:
         name, k = base, 2
         while name in out:
             name, k = f"{base}-{k}", k + 1
@@ -117,8 +124,8 @@ def _report(out: Path, result: dict[str, Any], conditions: list[str], docs: dict
         section("Accuracy [95% CI]", table(head, rows_acc)),
         section("AUROC [95% CI]", table(head, rows_auc)),
     ]
-    gens = set(next(iter(docs.values()))["data"]["generators"])
-    if is_genimage(gens):
+    first = next(iter(docs.values()))["data"]
+    if is_genimage(set(first["generators"]), first["format"]):
         rows = [[esc(c), num(GENIMAGE_RESNET50_DEGRADED[c] / 100),
                  *[num(docs[n]["conditions"].get(c, {}).get("per_generator", {}).get("SD14", {}).get("accuracy")) for n in models]]
                 for c in conditions if c in GENIMAGE_RESNET50_DEGRADED]
