@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow.compute as pc
 from tqdm import tqdm
 
 from fakescope.data import DataSource, open_source
@@ -188,7 +189,6 @@ def _results(opts: EvalOptions, config: Any, model_dir: Path, sha: str, source: 
     pred_path = write_predictions(table, out, opts.predictions_format)
     col = lambda name: table.column(name).to_pylist()  # noqa: E731
     labels_all = np.asarray([-1 if v is None else v for v in col("label")], dtype=np.int64)
-    errors = col("error")
     usable = labels_all >= 0
     labels = labels_all[usable]
     gens = [g for g, u in zip(col("generator"), usable) if u]
@@ -216,7 +216,8 @@ def _results(opts: EvalOptions, config: Any, model_dir: Path, sha: str, source: 
     for w in warnings:
         _say(f"warning: {w}")
 
-    skipped = [(p, e) for p, e, s in zip(col("path"), errors, col(score_column("clean"))) if e is not None and s is None]
+    failed = table.filter(pc.and_(pc.is_valid(table.column("error")), pc.is_null(table.column(score_column("clean")))))
+    skipped = list(zip(failed.column("path").to_pylist(), failed.column("error").to_pylist()))
     by_reason = Counter(_reason_kind(e) for _, e in skipped)
     dedup = {**dedup, "dropped": counts.duplicates, "dropped_by_label": {"real": (counts.duplicates_by_label or {}).get(0, 0),
                                                                           "fake": (counts.duplicates_by_label or {}).get(1, 0)}}

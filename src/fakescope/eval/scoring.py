@@ -65,12 +65,12 @@ def subset_cutoff(source: DataSource, n: int) -> int | None:
     return hashes[n - 1]
 
 
-def content_hashes(source: DataSource) -> set[str]:
-    """SHA-256 of every readable sample's stored bytes (for --dedup-against)."""
-    out: set[str] = set()
+def content_hashes(source: DataSource) -> set[bytes]:
+    """SHA-256 digests of every readable sample's stored bytes (for --dedup-against)."""
+    out: set[bytes] = set()
     for s in source:
         try:
-            out.add(hashlib.sha256(s.read_bytes()).hexdigest())
+            out.add(hashlib.sha256(s.read_bytes()).digest())
         except ImageDecodeError:
             continue
     return out
@@ -91,7 +91,7 @@ class PassCounts:
 
 
 def entries(source: DataSource, counts: PassCounts, *, done: set[str] | frozenset[str] = frozenset(),
-            cutoff: int | None = None, exclude_hashes: set[str] | None = None) -> Iterator[Entry]:
+            cutoff: int | None = None, exclude_hashes: set[bytes] | None = None) -> Iterator[Entry]:
     """Samples to score, with their bytes read and format sniffed; unusable ones carry their reason."""
     counts.duplicates_by_label = counts.duplicates_by_label or {REAL: 0, FAKE: 0}
     for sample in source:
@@ -111,7 +111,7 @@ def entries(source: DataSource, counts: PassCounts, *, done: set[str] | frozense
             except ImageDecodeError as exc:
                 entry.error = exc.reason
         if entry.data is not None:
-            if exclude_hashes is not None and hashlib.sha256(entry.data).hexdigest() in exclude_hashes:
+            if exclude_hashes is not None and hashlib.sha256(entry.data).digest() in exclude_hashes:
                 counts.duplicates += 1
                 counts.duplicates_by_label[int(sample.label)] = counts.duplicates_by_label.get(int(sample.label), 0) + 1
                 continue
