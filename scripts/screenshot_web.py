@@ -1,0 +1,75 @@
+"""Screenshot the web page with verdicts shown, from a real server and headless Chromium.
+
+    python scripts/screenshot_web.py --model MODEL_DIR [--out benchmarks/figures/web.png]
+
+Starts `fakescope serve`, opens the page, turns explanations on, uploads real images from
+../shared/data (GenImage fakes and a real photo) plus one non-image, waits for every verdict,
+and saves a screenshot (palette-quantised so the committed PNG stays small).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("FAKESCOPE_SHARED_DATA", REPO.parent / "shared" / "data"))
+GENIMAGE = SHARED / "genimage-tree"
+
+
+def sample_images() -> list[Path]:
+    """One fake from two generators and one real photo (GenImage tree), in a fixed order."""
+    picks = [
+        sorted((GENIMAGE / "Midjourney").rglob("ai/*"))[0],
+        sorted((GENIMAGE / "stable_diffusion_v_1_4").rglob("nature/*"))[0],
+        sorted((GENIMAGE / "BigGAN").rglob("ai/*"))[0],
+    ]
+    return [p for p in picks if p.is_file()]
+
+
+def take(model: str, out: Path, width: int = 1000) -> Path:
+    from PIL import Image
+    from playwright.sync_api import expect, sync_playwright
+
+    from fakescope.testing.browser import launch_chromium
+    from fakescope.testing.server import ServerProcess
+
+    images = sample_images()
+    with tempfile.TemporaryDirectory() as tmp:
+        bad = Path(tmp) / "notes.jpg"
+        bad.write_text("meeting notes, not a photo\n" * 10)
+        with ServerProcess(["--model", model, "--no-access-log"]) as server, sync_playwright() as pw:
+            browser = launch_chromium(pw)
+            page = browser.new_page(viewport={"width": width, "height": 800}, device_scale_factor=1)
+            page.goto(server.url + "/")
+            expect(page.locator("#model-info")).to_contain_text("Model ")
+            page.check("#explain-toggle")
+            page.set_input_files("#file-input", [str(p) for p in images[:2]])
+            expect(page.locator(".card[data-explained=true]")).to_have_count(2, timeout=60_000)
+            page.uncheck("#explain-toggle")
+            page.set_input_files("#file-input", [str(images[2]), str(bad)])
+            expect(page.locator(".card")).to_have_count(4)
+            expect(page.locator(".card[data-state=pending]")).to_have_count(0, timeout=60_000)
+            raw = Path(tmp) / "raw.png"
+            page.screenshot(path=str(raw), full_page=True)
+            browser.close()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shot = Image.open(raw).convert("RGB")
+        shot.quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(out, optimize=True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True, help="model directory to serve")
+    parser.add_argument("--out", default=str(REPO / "benchmarks" / "figures" / "web.png"))
+    args = parser.parse_args()
+    path = take(args.model, Path(args.out))
+    print(f"{path} ({path.stat().st_size // 1024} KB)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
