@@ -3,8 +3,10 @@
     python scripts/screenshot_web.py --model MODEL_DIR [--out benchmarks/figures/web.png]
 
 Starts `fakescope serve`, opens the page, turns explanations on, uploads real images from
-../shared/data (GenImage fakes and a real photo) plus one non-image, waits for every verdict,
-and saves a screenshot (palette-quantised so the committed PNG stays small).
+../shared/data (two GenImage fakes and a real ImageNet photo) plus one non-image, waits for every
+verdict, and saves a screenshot (palette-quantised so the committed PNG stays small). The real
+photo is the first GenImage `nature` image the served model calls real, so that the screenshot
+shows both verdict styles; the fakes are fixed picks, whatever the model says about them.
 """
 
 from __future__ import annotations
@@ -20,14 +22,15 @@ SHARED = Path(os.environ.get("FAKESCOPE_SHARED_DATA", REPO.parent / "shared" / "
 GENIMAGE = SHARED / "genimage-tree"
 
 
-def sample_images() -> list[Path]:
-    """One fake from two generators and one real photo (GenImage tree), in a fixed order."""
-    picks = [
-        sorted((GENIMAGE / "Midjourney").rglob("ai/*"))[0],
-        sorted((GENIMAGE / "stable_diffusion_v_1_4").rglob("nature/*"))[0],
-        sorted((GENIMAGE / "BigGAN").rglob("ai/*"))[0],
-    ]
-    return [p for p in picks if p.is_file()]
+def real_photo_called_real(url: str) -> Path:
+    import httpx
+
+    photos = sorted(GENIMAGE.rglob("nature/*.*"))
+    for photo in photos:
+        response = httpx.post(url + "/v1/detect", files={"file": (photo.name, photo.read_bytes())}, timeout=60)
+        if response.json()["results"][0]["label"] == "real":
+            return photo
+    return photos[0]
 
 
 def take(model: str, out: Path, width: int = 1000) -> Path:
@@ -37,11 +40,12 @@ def take(model: str, out: Path, width: int = 1000) -> Path:
     from fakescope.testing.browser import launch_chromium
     from fakescope.testing.server import ServerProcess
 
-    images = sample_images()
     with tempfile.TemporaryDirectory() as tmp:
         bad = Path(tmp) / "notes.jpg"
         bad.write_text("meeting notes, not a photo\n" * 10)
         with ServerProcess(["--model", model, "--no-access-log"]) as server, sync_playwright() as pw:
+            images = [sorted((GENIMAGE / "Midjourney").rglob("ai/*.*"))[0], real_photo_called_real(server.url),
+                      sorted((GENIMAGE / "BigGAN").rglob("ai/*.*"))[0]]
             browser = launch_chromium(pw)
             page = browser.new_page(viewport={"width": width, "height": 800}, device_scale_factor=1)
             page.goto(server.url + "/")
@@ -58,7 +62,7 @@ def take(model: str, out: Path, width: int = 1000) -> Path:
             browser.close()
         out.parent.mkdir(parents=True, exist_ok=True)
         shot = Image.open(raw).convert("RGB")
-        shot.quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(out, optimize=True)
+        shot.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(out, optimize=True)
     return out
 
 

@@ -18,8 +18,10 @@ def _bind(host: str, port: int) -> socket.socket:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
         raise UsageProblem(f"cannot resolve --host {host!r}: {exc.strerror}") from None
-    family, _, _, _, address = infos[0]
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    family, kind, proto, _, address = infos[0]
+    # The protocol must be IPPROTO_TCP, not 0: asyncio only sets TCP_NODELAY on accepted sockets
+    # whose proto says TCP, and without it Nagle + delayed ACK add ~40 ms to keep-alive responses.
+    sock = socket.socket(family, kind, proto or socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(address)
@@ -37,7 +39,10 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (0.0.0.0 exposes the service)."),
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="TCP port (0: any free port)."),
     backend: str = typer.Option("torch", "--backend", help="Inference backend: torch or onnx."),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Intra-op threads for the model."),
+    threads: int = typer.Option(
+        1, "--threads", min=1,
+        help="Intra-op threads per forward pass. Requests already run in parallel on worker threads, so 1 "
+             "avoids oversubscribing cores (measured: benchmarks/RESULTS.md); raise it for big models and few clients."),
     max_file_mb: float = typer.Option(20.0, "--max-file-mb", min=0.001, help="Largest accepted file (MiB): 413 over it."),
     max_request_mb: float = typer.Option(64.0, "--max-request-mb", min=0.001, help="Largest request body (MiB): 413."),
     max_files: int = typer.Option(16, "--max-files", min=1, help="Images per request: 413 over it."),

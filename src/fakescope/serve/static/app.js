@@ -174,9 +174,11 @@ function showResult(card, result) {
 
 function showExplanation(card, ex) {
   $(".overlay", card).src = ex.overlay;
+  // The heatmap covers what the network saw: the image after the model's own resize/crop policy.
+  const view = state.model ? `the model's ${state.model.input_size} px view` : "the model's input view";
   $(".overlay-caption", card).textContent = ex.kind === "gradcam"
-    ? "Grad-CAM: warm regions drove the verdict"
-    : "Saliency: warm pixels drove the verdict";
+    ? `Grad-CAM over ${view}: warm regions drove the verdict`
+    : `Saliency over ${view}: warm pixels drove the verdict`;
   if (ex.spectrum) {
     $(".spectrum", card).src = ex.spectrum;
     $(".spectrum-figure", card).hidden = false;
