@@ -338,6 +338,11 @@ def test_malformed_requests_get_json_errors(cnn_server: ServerProcess) -> None:
                  400, "bad_multipart", "boundary")
     assert_error(httpx.post(url + "/v1/detect", content=b"not multipart at all\r\n",
                             headers={"content-type": "multipart/form-data; boundary=zz"}), 400, "bad_multipart", "malformed")
+    cut_off = b'--zz\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n' + good
+    assert_error(httpx.post(url + "/v1/detect", content=cut_off, headers={"content-type": "multipart/form-data; boundary=zz"}),
+                 400, "bad_multipart", "closing boundary")
+    assert httpx.post(url + "/v1/detect", content=cut_off + b"\r\n--zz--\r\n",
+                      headers={"content-type": "multipart/form-data; boundary=zz"}).status_code == 200
     assert_error(httpx.post(url + "/v1/detect", files=[("file", ("a.jpg", good))], data={"explain": "x" * 5000}),
                  400, "field_too_large")
     # one bad file refuses the whole request, naming that file and only that file
@@ -441,3 +446,25 @@ def test_explanations_without_a_torch_backend(cifake_cnn: Path) -> None:
     assert result["score"] == pytest.approx(torch_detector.predict(path)["score"], abs=1e-6)
     assert result["explanation"]["kind"] == "gradcam" and png_of(result["explanation"]["overlay"]).size == (256, 256)
     assert client.app.state.scorer._explain_model is not torch_detector.backend.model
+
+
+def test_an_internal_failure_is_a_json_500_without_details(cifake_cnn: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from fakescope.detect import Detector
+    from fakescope.serve import create_app
+
+    class BrokenBackend:
+        def __init__(self, config) -> None:
+            self.config = config
+
+        def run(self, batch):
+            raise RuntimeError("secret internal state /srv/models/x")
+
+    detector = Detector(BrokenBackend(Detector.load(cifake_cnn).config), cifake_cnn)
+    path = cifake_files(1)[0]
+    with TestClient(create_app(detector), raise_server_exceptions=False) as client:
+        response = client.post("/v1/detect", files={"file": (path.name, path.read_bytes())})
+        assert_error(response, 500, "internal_error", "internal server error")
+        assert "secret" not in response.text and "Traceback" not in response.text
+        assert client.get("/healthz").status_code == 200  # and it keeps serving

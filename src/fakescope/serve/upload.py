@@ -79,6 +79,7 @@ class _Collector:
         self._file: UploadedFile | None = None
         self._field: tuple[str, bytearray] | None = None
         self._skip = False  # a file part beyond max_files: read through, keep nothing
+        self.ended = False  # the closing boundary was seen
 
     def callbacks(self) -> dict:
         return {
@@ -89,6 +90,7 @@ class _Collector:
             "on_headers_finished": self.on_headers_finished,
             "on_part_data": self.on_part_data,
             "on_part_end": self.on_part_end,
+            "on_end": self.on_end,
         }
 
     def on_part_begin(self) -> None:
@@ -152,6 +154,10 @@ class _Collector:
         self._file, self._field = None, None
 
 
+    def on_end(self) -> None:
+        self.ended = True
+
+
 async def _drain(stream: AsyncIterator[bytes], allowance: int) -> None:
     """Read and drop up to `allowance` more bytes, so that a client still sending its body can read
     our 413 instead of a connection reset; past the allowance the server just closes the connection.
@@ -193,6 +199,9 @@ async def read_upload(request: Request, limits: ServiceLimits) -> Upload:
                 await _drain(stream, limits.max_request_bytes)
                 raise
         parser.finalize()
+        if not collector.ended:
+            # A cut-off body would otherwise look like a request with fewer (or no) files.
+            raise ApiError(400, "bad_multipart", "multipart body ended before its closing boundary")
     except FormParserError as exc:
         raise ApiError(400, "bad_multipart", f"malformed multipart body: {exc}") from None
     except ClientDisconnect:
