@@ -1,0 +1,150 @@
+"""The FastAPI application: `create_app(detector, limits=...)`.
+
+Routes: `POST /v1/detect`, `GET /v1/model`, `GET /healthz`, the web page at `/` (files under
+`/static/`, served only from the package's own folder), and offline API docs at `/docs` rendered
+from `/openapi.json` by a page of our own (FastAPI's default docs load Swagger UI from a CDN,
+which these machines cannot reach).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fakescope import __version__
+from fakescope.detect import Detector
+
+from .errors import ApiError, install_error_handlers
+from .limits import ServiceLimits
+from .schemas import ERROR_RESPONSES, DetectResponse, Health, ModelInfo
+from .scoring import Scorer
+from .upload import read_upload
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"", "0", "false", "no", "off"}
+
+# The page and the docs load nothing from elsewhere; the policy makes a browser enforce that.
+SECURITY_HEADERS = [
+    (b"content-security-policy",
+     b"default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+     b"connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+DETECT_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {"type": "array", "items": {"type": "string", "format": "binary"},
+                             "description": "One or more images (any field name works; repeat the field)."},
+                    "explain": {"type": "boolean", "description": "Same as the explain query parameter."},
+                },
+            }
+        }
+    },
+}
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware (no body buffering): add SECURITY_HEADERS to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _flag(value: str, name: str) -> bool:
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ApiError(400, "bad_field", f"{name} must be true or false, not {value[:40]!r}")
+
+
+def model_info(detector: Detector, limits: ServiceLimits) -> dict[str, Any]:
+    """detector.info() plus its model card and the service limits (the page checks sizes with them).
+
+    The training record is left out: it holds server-side paths.
+    """
+    return {**detector.info(), "card": dict(detector.config.card), "limits": limits.to_dict(),
+            "fakescope": __version__}
+
+
+def create_app(detector: Detector, *, limits: ServiceLimits | None = None) -> FastAPI:
+    """The service for one loaded detector."""
+    limits = limits or ServiceLimits()
+    scorer = Scorer(detector, limits)
+    name = str(detector.info()["name"])
+    app = FastAPI(
+        title="fakescope",
+        version=__version__,
+        description="Detect AI-generated images (P(fake)) and attribute them to their generator.",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.scorer = scorer
+    app.state.limits = limits
+    install_error_handlers(app)
+    app.add_middleware(SecurityHeaders)
+
+    @app.post("/v1/detect", response_model=DetectResponse, responses=ERROR_RESPONSES,
+              openapi_extra={"requestBody": DETECT_BODY}, summary="Score one or several images")
+    async def detect(request: Request, explain: bool = Query(False, description="Add explanation heatmaps.")):
+        """Multipart upload of one or more images -> one verdict per image, in upload order.
+
+        A request is all or nothing: if any file is too large, not an image or corrupt, the whole
+        request is refused with that file's status and every problem listed under `error.files`.
+        """
+        upload = await read_upload(request, limits)
+        if "explain" in upload.fields:
+            explain = explain or _flag(upload.fields["explain"], "explain")
+        results = await run_in_threadpool(scorer.detect, upload, explain)
+        return {"model": name, "results": results}
+
+    @app.get("/v1/model", response_model=ModelInfo, summary="The model behind the verdicts")
+    async def model() -> dict[str, Any]:
+        """Name, version, labels, generators, preprocessing, threshold, card metrics and limits."""
+        return model_info(detector, limits)
+
+    @app.get("/healthz", response_model=Health, summary="Liveness check")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "model": name}
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> FileResponse:
+        return FileResponse(STATIC_DIR / "docs.html", media_type="text/html")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

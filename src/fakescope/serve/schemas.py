@@ -1,0 +1,67 @@
+"""Response shapes of the HTTP API, for validation and for the OpenAPI document behind /docs."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, Field
+
+
+class GeneratorScore(BaseModel):
+    label: str = Field(description="Generator name from the model's vocabulary ('Real' included).")
+    score: float = Field(description="Probability of this generator.")
+
+
+class Explanation(BaseModel):
+    kind: Literal["gradcam", "saliency"] = Field(description="How the heatmap was computed.")
+    overlay: str = Field(description="Heatmap over the model's input view, as a PNG data URL.")
+    spectrum: Optional[str] = Field(None, description="Log power spectrum (frequency detectors), PNG data URL.")
+
+
+class DetectionResult(BaseModel):
+    filename: str
+    width: int = Field(description="Decoded width in pixels (EXIF orientation applied).")
+    height: int
+    label: Literal["real", "fake"]
+    score: float = Field(description="P(fake) in [0, 1]; label is 'fake' when score >= the model's threshold.")
+    generator: Optional[list[GeneratorScore]] = Field(
+        None, description="Top generators, most likely first; null for models without a generator head.")
+    explanation: Optional[Explanation] = Field(None, description="Present when explain=true was requested.")
+
+
+class DetectResponse(BaseModel):
+    model: str = Field(description="Name of the model that produced the verdicts.")
+    results: list[DetectionResult] = Field(description="One result per uploaded file, in upload order.")
+
+
+class FileProblemModel(BaseModel):
+    filename: str
+    status: int
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="Stable machine-readable code, e.g. not_an_image, file_too_large.")
+    message: str = Field(description="One-line explanation for people.")
+    files: Optional[list[FileProblemModel]] = Field(None, description="Per-file problems of a refused upload.")
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    model: str
+
+
+ModelInfo = dict[str, Any]
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "Malformed request (no files, bad multipart, bad field)."},
+    413: {"model": ErrorResponse,
+          "description": "Too large: request body, one file, decoded pixels, or too many files."},
+    415: {"model": ErrorResponse, "description": "Not multipart/form-data, or a file that is not an image by content."},
+    422: {"model": ErrorResponse, "description": "A truncated or corrupt image."},
+}

@@ -1,0 +1,341 @@
+// fakescope web page: choose or drop images, post each one to /v1/detect, show its verdict.
+// Plain JavaScript, no libraries, nothing loaded from outside this server.
+"use strict";
+
+const PARALLEL_UPLOADS = 2; // the server scores on a few CPU cores; more in flight only queues there
+const GENERATORS_SHOWN = 3;
+
+const state = {
+  model: null, // GET /v1/model
+  queue: [], // cards waiting for an upload slot
+  active: 0,
+};
+
+const $ = (selector, root = document) => root.querySelector(selector);
+
+function percent(p) {
+  return `${(p * 100).toFixed(1)}%`;
+}
+
+function formatBytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+// ---------------------------------------------------------------- model information
+
+function headlineMetrics(metrics) {
+  // The card's metrics are nested by split ({"validation": {"binary": {...}, "generator": {...}}}).
+  if (!metrics || typeof metrics !== "object") return null;
+  for (const [split, value] of Object.entries(metrics)) {
+    if (value && typeof value === "object" && value.binary && typeof value.binary === "object") {
+      return { split, binary: value.binary, generator: value.generator || null };
+    }
+  }
+  return null;
+}
+
+function describeModel(info) {
+  const parts = [
+    `Model ${info.name}`,
+    info.architecture,
+    `${info.input_size} px (${info.preprocess.resize})`,
+    `threshold ${Number(info.threshold).toFixed(2)}`,
+  ];
+  if (info.generators && info.generators.length) parts.push(`${info.generators.length - 1} generators`);
+  const m = headlineMetrics(info.metrics);
+  if (m) {
+    const b = m.binary;
+    const bits = [];
+    if (b.auroc != null) bits.push(`AUROC ${Number(b.auroc).toFixed(3)}`);
+    if (b.accuracy != null) bits.push(`accuracy ${percent(b.accuracy)}`);
+    if (m.generator && m.generator.top1_accuracy != null) bits.push(`generator top-1 ${percent(m.generator.top1_accuracy)}`);
+    if (bits.length) parts.push(`${m.split}${b.n ? ` (n=${b.n})` : ""}: ${bits.join(", ")}`);
+  }
+  if (info.version) parts.push(`weights ${info.version}`);
+  return parts.join(" · ");
+}
+
+async function loadModel() {
+  const line = $("#model-info");
+  try {
+    const response = await fetch("/v1/model");
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    state.model = await response.json();
+    line.textContent = describeModel(state.model);
+    const limits = state.model.limits;
+    $("#drop-hint").textContent =
+      `Any format Pillow reads (JPEG, PNG, WebP, TIFF…), checked by content. Up to ${formatBytes(limits.max_file_bytes)} ` +
+      `and ${(limits.max_pixels / 1e6).toFixed(0)} megapixels per image.`;
+  } catch (err) {
+    line.textContent = `Model information unavailable (${err.message}).`;
+    line.classList.add("warning");
+  }
+}
+
+// ---------------------------------------------------------------- cards
+
+function newCard(file) {
+  const card = $("#card-template").content.firstElementChild.cloneNode(true);
+  card.file = file;
+  $(".filename", card).textContent = file.name || "pasted image";
+  $(".filename", card).title = file.name || "";
+  $(".meta", card).textContent = formatBytes(file.size);
+  const preview = $(".preview", card);
+  preview.onerror = () => {
+    // The browser cannot show every format the server reads (TIFF, for instance).
+    preview.hidden = true;
+    $(".no-preview", card).hidden = false;
+  };
+  preview.src = URL.createObjectURL(file);
+  $(".remove-button", card).addEventListener("click", () => {
+    URL.revokeObjectURL(preview.src);
+    card.remove();
+    updateSummary();
+  });
+  $(".explain-button", card).addEventListener("click", () => enqueue(card, true));
+  $("#results").prepend(card);
+  $("#clear-button").hidden = false;
+  return card;
+}
+
+function setState(card, name, message) {
+  card.dataset.state = name;
+  const status = $(".status", card);
+  status.hidden = name !== "pending";
+  if (message) status.lastChild.textContent = ` ${message}`;
+}
+
+function showError(card, text) {
+  setState(card, "error");
+  const box = $(".error", card);
+  box.textContent = text;
+  box.hidden = false;
+  updateSummary();
+}
+
+function showResult(card, result) {
+  setState(card, "done");
+  $(".error", card).hidden = true;
+  const threshold = state.model ? Number(state.model.threshold) : 0.5;
+  const fake = result.label === "fake";
+  card.dataset.label = result.label;
+  $(".meta", card).textContent = `${result.width}×${result.height} · ${formatBytes(card.file.size)}`;
+
+  const label = $(".verdict-label", card);
+  label.textContent = result.label;
+  $(".verdict-text", card).textContent = fake ? "likely AI-generated" : "likely a real image";
+  const score = $(".score-value", card);
+  score.textContent = percent(result.score);
+  score.dataset.score = String(result.score);
+  $(".verdict", card).hidden = false;
+
+  const bar = $(".bar", card);
+  bar.hidden = false;
+  bar.setAttribute("aria-valuenow", (result.score * 100).toFixed(1));
+  $(".bar-fill", card).style.width = `${(result.score * 100).toFixed(2)}%`;
+  $(".bar-threshold", card).style.left = `${(threshold * 100).toFixed(2)}%`;
+  $(".bar-scale", card).hidden = false;
+
+  const list = $(".generator-list", card);
+  list.replaceChildren();
+  if (result.generator && result.generator.length) {
+    for (const g of result.generator.slice(0, GENERATORS_SHOWN)) {
+      const item = document.createElement("li");
+      const name = document.createElement("span");
+      name.className = "generator-name";
+      name.textContent = g.label;
+      const track = document.createElement("span");
+      track.className = "mini-bar";
+      const fill = document.createElement("span");
+      fill.style.width = `${(g.score * 100).toFixed(2)}%`;
+      track.append(fill);
+      const value = document.createElement("span");
+      value.className = "generator-score";
+      value.textContent = percent(g.score);
+      item.append(name, track, value);
+      list.append(item);
+    }
+    $(".generators", card).hidden = false;
+    $(".no-generators", card).hidden = true;
+  } else {
+    $(".generators", card).hidden = true;
+    $(".no-generators", card).hidden = false;
+  }
+
+  if (result.explanation) {
+    showExplanation(card, result.explanation);
+  } else {
+    $(".explain-button", card).hidden = false;
+  }
+  updateSummary();
+}
+
+function showExplanation(card, ex) {
+  $(".overlay", card).src = ex.overlay;
+  // The heatmap covers what the network saw: the image after the model's own resize/crop policy.
+  const view = state.model ? `the model's ${state.model.input_size} px view` : "the model's input view";
+  $(".overlay-caption", card).textContent = ex.kind === "gradcam"
+    ? `Grad-CAM over ${view}: warm regions drove the verdict`
+    : `Saliency over ${view}: warm pixels drove the verdict`;
+  if (ex.spectrum) {
+    $(".spectrum", card).src = ex.spectrum;
+    $(".spectrum-figure", card).hidden = false;
+  }
+  $(".explanation", card).hidden = false;
+  $(".explain-button", card).hidden = true;
+  card.dataset.explained = "true";
+}
+
+// ---------------------------------------------------------------- uploads
+
+function errorText(response, body) {
+  const error = body && body.error;
+  if (!error) return `The server answered HTTP ${response.status}.`;
+  // A one-file request's problem is that file's; its message then need not repeat the name.
+  const own = error.files && error.files.length === 1 ? error.files[0].message : error.message;
+  return `${own} (HTTP ${response.status}, ${error.code})`;
+}
+
+async function upload(card, explain) {
+  const form = new FormData();
+  form.append("file", card.file, card.file.name || "image");
+  setState(card, "pending", explain ? "Explaining…" : "Analysing…");
+  let response;
+  try {
+    response = await fetch(`/v1/detect${explain ? "?explain=true" : ""}`, { method: "POST", body: form });
+  } catch (err) {
+    showError(card, `Could not reach the server (${err.message}).`);
+    return;
+  }
+  let body = null;
+  try {
+    body = await response.json();
+  } catch (err) {
+    body = null;
+  }
+  if (!response.ok || !body || !body.results) {
+    showError(card, errorText(response, body));
+    return;
+  }
+  showResult(card, body.results[0]);
+}
+
+function enqueue(card, explain) {
+  $(".explain-button", card).hidden = true;
+  state.queue.push({ card, explain });
+  pump();
+}
+
+function pump() {
+  while (state.active < PARALLEL_UPLOADS && state.queue.length) {
+    const { card, explain } = state.queue.shift();
+    if (!card.isConnected) continue; // removed while waiting
+    state.active += 1;
+    upload(card, explain).finally(() => {
+      state.active -= 1;
+      pump();
+    });
+  }
+  updateSummary();
+}
+
+function tooLarge(file) {
+  const limit = state.model && state.model.limits ? state.model.limits.max_file_bytes : null;
+  return limit != null && file.size > limit ? limit : null;
+}
+
+function addFiles(files) {
+  const explain = $("#explain-toggle").checked;
+  for (const file of files) {
+    const card = newCard(file);
+    const limit = tooLarge(file);
+    if (limit != null) {
+      // Same rule as the server (413), without sending megabytes that would be refused.
+      showError(card, `file of ${formatBytes(file.size)} exceeds the limit of ${formatBytes(limit)} (not uploaded)`);
+    } else {
+      enqueue(card, explain);
+    }
+  }
+}
+
+function updateSummary() {
+  const cards = [...document.querySelectorAll("#results .card")];
+  const count = (pred) => cards.filter(pred).length;
+  const fake = count((c) => c.dataset.state === "done" && c.dataset.label === "fake");
+  const real = count((c) => c.dataset.state === "done" && c.dataset.label === "real");
+  const failed = count((c) => c.dataset.state === "error");
+  const pending = count((c) => c.dataset.state === "pending");
+  const parts = [];
+  if (fake) parts.push(`${fake} fake`);
+  if (real) parts.push(`${real} real`);
+  if (failed) parts.push(`${failed} not usable`);
+  if (pending) parts.push(`${pending} in progress`);
+  $("#summary").textContent = parts.join(" · ");
+  $("#clear-button").hidden = cards.length === 0;
+}
+
+// ---------------------------------------------------------------- wiring
+
+function setUpDropZone() {
+  const zone = $("#dropzone");
+  const input = $("#file-input");
+  zone.addEventListener("click", (event) => {
+    if (event.target.tagName !== "LABEL") input.click();
+  });
+  zone.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      input.click();
+    }
+  });
+  input.addEventListener("change", () => {
+    addFiles([...input.files]);
+    input.value = ""; // choosing the same file again must fire change again
+  });
+  for (const name of ["dragenter", "dragover"]) {
+    zone.addEventListener(name, (event) => {
+      event.preventDefault();
+      zone.classList.add("dragging");
+    });
+  }
+  for (const name of ["dragleave", "dragend"]) {
+    zone.addEventListener(name, () => zone.classList.remove("dragging"));
+  }
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("dragging");
+    const files = [...(event.dataTransfer ? event.dataTransfer.files : [])];
+    if (files.length) addFiles(files);
+  });
+  // A file dropped beside the zone must not make the browser navigate away from the page.
+  window.addEventListener("dragover", (event) => event.preventDefault());
+  window.addEventListener("drop", (event) => event.preventDefault());
+  window.addEventListener("paste", (event) => {
+    const files = [...(event.clipboardData ? event.clipboardData.files : [])];
+    if (files.length) addFiles(files);
+  });
+}
+
+function setUpToolbar() {
+  $("#explain-toggle").addEventListener("change", (event) => {
+    if (!event.target.checked) return;
+    // Explain what is already on the page, too.
+    for (const card of document.querySelectorAll('#results .card[data-state="done"]')) {
+      if (card.dataset.explained !== "true") enqueue(card, true);
+    }
+  });
+  $("#clear-button").addEventListener("click", () => {
+    state.queue.length = 0;
+    for (const img of document.querySelectorAll("#results .preview")) URL.revokeObjectURL(img.src);
+    $("#results").replaceChildren();
+    updateSummary();
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  setUpDropZone();
+  setUpToolbar();
+  loadModel();
+});

@@ -1,0 +1,171 @@
+"""The web page end to end: a real `fakescope serve`, driven in Debian's headless Chromium.
+
+Uploads real images from ../shared/data with the page's file input and by drag-and-drop, reads the
+verdict, score and generators from the page and checks them against the API's answer for the same
+bytes, turns explanations on, and checks the page's error display, that nothing is loaded from
+outside the server, and that the console stays clean. Without chromium these tests skip, except
+under CI=true, where a missing browser is a failure (scripts/test.sh installs it).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import SHARED
+from fakescope.testing.browser import chromium_path
+from fakescope.testing.server import ServerProcess
+
+pytestmark = pytest.mark.browser
+
+GENIMAGE = SHARED / "genimage-tree"
+
+
+@pytest.fixture(scope="module")
+def playwright_browser():
+    problem = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        problem = "the playwright Python package is not installed"
+    if problem is None and chromium_path() is None:
+        problem = "Debian's chromium is not installed (scripts/test.sh installs it)"
+    if problem is not None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"browser tests must run in CI: {problem}")
+        pytest.skip(problem)
+    from fakescope.testing.browser import launch_chromium
+
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def server(genimage_both: Path):
+    with ServerProcess(["--model", str(genimage_both), "--no-access-log"]) as running:
+        yield running
+
+
+class PageWatch:
+    """Everything a page asked for and complained about."""
+
+    def __init__(self, page, origin: str) -> None:
+        self.origin = origin
+        self.requests: list[str] = []
+        self.console_errors: list[str] = []
+        page.on("request", lambda request: self.requests.append(request.url))
+        page.on("console", lambda msg: self.console_errors.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: self.console_errors.append(f"uncaught: {exc}"))
+
+    def external(self) -> list[str]:
+        return [u for u in self.requests if not u.startswith((self.origin + "/", "data:", "blob:"))]
+
+
+def api_result(server: ServerProcess, name: str, data: bytes) -> dict:
+    response = httpx.post(server.url + "/v1/detect", files={"file": (name, data)}, timeout=60)
+    assert response.status_code == 200, response.text
+    return response.json()["results"][0]
+
+
+def card_for(page, name: str):
+    return page.locator(".card", has=page.locator(".filename", has_text=name))
+
+
+def test_upload_verdict_explanation_and_errors(playwright_browser, server: ServerProcess, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    page = playwright_browser.new_page(viewport={"width": 1000, "height": 900})
+    watch = PageWatch(page, server.url)
+    page.goto(server.url + "/")
+    info = httpx.get(server.url + "/v1/model").json()
+    expect(page.locator("#model-info")).to_contain_text(f"Model {info['name']} · spectral · 128 px")
+    expect(page.locator("#model-info")).to_contain_text("AUROC")
+
+    # 1. choose a real GenImage fake with the file input; the page shows what the API says
+    image = sorted((GENIMAGE / "Midjourney").rglob("ai/*.*"))[0]
+    expected = api_result(server, image.name, image.read_bytes())
+    page.set_input_files("#file-input", str(image))
+    card = card_for(page, image.name)
+    expect(card).to_have_attribute("data-state", "done", timeout=60_000)
+    assert card.locator(".verdict-label").text_content() == expected["label"]
+    assert card.locator(".score-value").text_content() == f"{expected['score'] * 100:.1f}%"
+    assert float(card.locator(".score-value").get_attribute("data-score")) == pytest.approx(expected["score"], abs=1e-12)
+    assert card.locator(".meta").text_content().startswith(f"{expected['width']}×{expected['height']}")
+    names = card.locator(".generator-name").all_text_contents()
+    assert names == [g["label"] for g in expected["generator"][:3]]
+    width = card.locator(".bar-fill").evaluate("el => el.style.width")
+    assert float(width.rstrip("%")) == pytest.approx(expected["score"] * 100, abs=0.01)
+
+    # 2. turning explanations on explains the card already shown: Grad-CAM/saliency overlay + spectrum
+    page.check("#explain-toggle")
+    expect(card).to_have_attribute("data-explained", "true", timeout=60_000)
+    overlay = card.locator("img.overlay")
+    expect(overlay).to_be_visible()
+    assert overlay.get_attribute("src").startswith("data:image/png;base64,")
+    expect(card.locator("img.spectrum")).to_be_visible()  # spectral model: the spectrum it reads
+    page.wait_for_load_state("networkidle")
+    assert overlay.evaluate("el => el.complete && el.naturalWidth") >= 256  # the PNG decoded in the browser
+
+    # 3. a file that is not an image shows the server's reason on its card; the rest carries on
+    bad = tmp_path / "holiday.jpg"
+    bad.write_text("this is not a photo\n" * 8)
+    page.set_input_files("#file-input", str(bad))
+    bad_card = card_for(page, "holiday.jpg")
+    expect(bad_card).to_have_attribute("data-state", "error", timeout=60_000)
+    expect(bad_card.locator(".error")).to_contain_text("not a recognised image format")
+    expect(bad_card.locator(".error")).to_contain_text("HTTP 415")
+
+    # 4. drag and drop a CIFAKE image onto the zone (a real DataTransfer carrying the file)
+    dropped = sorted((SHARED / "cifake" / "test" / "FAKE").glob("*.jpg"))[3]
+    transfer = page.evaluate_handle(
+        """([name, bytes]) => {
+            const dt = new DataTransfer();
+            dt.items.add(new File([new Uint8Array(bytes)], name, {type: "image/jpeg"}));
+            return dt;
+        }""",
+        [dropped.name, list(dropped.read_bytes())],
+    )
+    page.dispatch_event("#dropzone", "drop", {"dataTransfer": transfer})
+    drop_card = card_for(page, dropped.name)
+    expect(drop_card).to_have_attribute("data-state", "done", timeout=60_000)
+    assert drop_card.locator(".verdict-label").text_content() == api_result(server, dropped.name, dropped.read_bytes())["label"]
+    expect(drop_card).to_have_attribute("data-explained", "true", timeout=60_000)  # the toggle is still on
+
+    # 5. a hostile file name is shown as text, never parsed as HTML
+    evil = '<img src=x onerror="document.title=1">.png'
+    png = sorted((SHARED / "genimage_biggan_fixtures").rglob("*.png"))[0]
+    page.set_input_files("#file-input", {"name": evil, "mimeType": "image/png", "buffer": png.read_bytes()})
+    evil_card = card_for(page, "onerror")
+    expect(evil_card).to_have_attribute("data-state", "done", timeout=60_000)
+    assert evil_card.locator(".filename").text_content() == evil
+    assert page.locator("img[src=x]").count() == 0 and page.title() != "1"
+
+    expect(page.locator("#summary")).to_contain_text("1 not usable")
+    shot = tmp_path / "web.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 20_000
+
+    assert watch.external() == [], watch.external()
+    # the only console error allowed is Chromium's own note about the refused upload's 415
+    unexpected = [m for m in watch.console_errors if "status of 415" not in m]
+    assert unexpected == [], unexpected
+    page.close()
+
+
+def test_docs_page_renders_offline(playwright_browser, server: ServerProcess) -> None:
+    from playwright.sync_api import expect
+
+    page = playwright_browser.new_page()
+    watch = PageWatch(page, server.url)
+    page.goto(server.url + "/docs")
+    expect(page.locator(".endpoint h2", has_text="/v1/detect")).to_be_visible()
+    expect(page.locator(".endpoint h2", has_text="/v1/model")).to_be_visible()
+    expect(page.locator("#schemas")).to_contain_text("DetectionResult")
+    expect(page.locator(".endpoint", has_text="/v1/detect").first).to_contain_text("multipart/form-data")
+    assert watch.external() == [] and watch.console_errors == [], (watch.external(), watch.console_errors)
+    page.close()
