@@ -35,6 +35,13 @@ def default_model_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "weights" / "default"
 
 
+def physical_cores() -> int:
+    """Cores that do floating-point work in parallel (hyper-threads share one): the thread default."""
+    import psutil
+
+    return psutil.cpu_count(logical=False) or os.cpu_count() or 1
+
+
 def _torch_backend(model_dir: Path, device: str, threads: int | None) -> Backend:
     import torch
 
@@ -44,17 +51,25 @@ def _torch_backend(model_dir: Path, device: str, threads: int | None) -> Backend
     return TorchBackend(model, config, device)
 
 
-# Backends by name; the ONNX one registers itself from fakescope.detect.onnx_backend when present.
+# Backends by name. Optional ones live in their own modules (fakescope.detect.<name>_backend) and
+# register themselves on import, so their runtime (onnxruntime) is only imported when asked for.
 BACKENDS: dict[str, Callable[[Path, str, int | None], Backend]] = {"torch": _torch_backend}
+OPTIONAL_BACKENDS = ("onnx",)
+
+
+def _import_backend(name: str) -> None:
+    try:
+        __import__(f"fakescope.detect.{name}_backend")
+    except ImportError:
+        pass
 
 
 def _backend_factory(name: str) -> Callable[[Path, str, int | None], Backend]:
+    if name not in BACKENDS and name in OPTIONAL_BACKENDS:
+        _import_backend(name)
     if name not in BACKENDS:
-        try:  # optional backends live in their own modules and register on import
-            __import__(f"fakescope.detect.{name}_backend")
-        except ImportError:
-            pass
-    if name not in BACKENDS:
+        for other in OPTIONAL_BACKENDS:
+            _import_backend(other)
         raise KeyError(f"unknown backend {name!r} (available: {', '.join(sorted(BACKENDS))})")
     return BACKENDS[name]
 
@@ -70,10 +85,15 @@ class Detector:
              threads: int | None = None) -> "Detector":
         """Load a model directory (model.safetensors + config.json); None loads the shipped default."""
         directory = Path(model_dir) if model_dir is not None else default_model_dir()
+        factory = _backend_factory(backend)  # an unknown backend fails before any loading
         if not (directory / CONFIG).is_file():
-            what = "the shipped default model" if model_dir is None else "a model directory"
-            raise FileNotFoundError(f"{directory} is not {what} (no {CONFIG})")
-        return cls(_backend_factory(backend)(directory, device, threads), directory)
+            if model_dir is not None:
+                raise FileNotFoundError(f"{directory} is not a model directory (no {CONFIG})")
+            if os.environ.get("FAKESCOPE_MODEL"):
+                raise FileNotFoundError(f"FAKESCOPE_MODEL={directory} is not a model directory (no {CONFIG})")
+            raise FileNotFoundError(f"no default model is installed (expected at {directory}): "
+                                    "pass a model directory (--model DIR) or set FAKESCOPE_MODEL")
+        return cls(factory(directory, device, threads), directory)
 
     @property
     def threshold(self) -> float:
