@@ -29,9 +29,11 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 def explanation_stem(origin: str) -> str:
     """A safe, unique file stem for an input path (or dataset row)."""
-    readable = _UNSAFE.sub("_", origin.replace("\\", "/").strip("/")).strip("._") or "input"
+    readable = _UNSAFE.sub("_", origin.replace("\\", "/"))
+    # the end of a path (the file name) says most; a name never starts with '.' or '-'
+    tail = readable[-MAX_STEM:].lstrip("._-").rstrip("._") or "input"
     digest = hashlib.sha1(origin.encode("utf-8", "surrogateescape")).hexdigest()[:8]
-    return f"{readable[-MAX_STEM:].lstrip('._')}-{digest}"
+    return f"{tail}-{digest}"
 
 
 class ExplanationWriter:

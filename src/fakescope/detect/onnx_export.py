@@ -40,7 +40,10 @@ from fakescope.utils.atomic import atomic_write_bytes
 ONNX_FILE = "model.onnx"
 INPUT_NAME = "input"
 HEADS = ("binary", "generator")  # DetectorNet's output keys, in graph output order
-CHECK_TOLERANCE = 1e-4  # max |logit difference| between torch and onnxruntime accepted at export
+# A guard against a broken export (those are off by 0.1 or more), checked on random pixels: noise
+# is the hardest case for float32 rounding in the spectral detector's 128x128 DFT (7e-5 there,
+# 2e-6 on real photographs). tests/test_onnx.py holds both backends to 1e-4 on real images.
+CHECK_TOLERANCE = 1e-3
 
 
 def cache_dir() -> Path:
@@ -117,26 +120,35 @@ def export_onnx(model_dir: str | os.PathLike[str], out: str | os.PathLike[str], 
         "weights_sha256": sha, "bytes": len(data),
     }
     if check:
-        report["check_max_abs_diff"] = _check(model, names, data, size)
-        if report["check_max_abs_diff"] > CHECK_TOLERANCE:
-            raise UserError(f"the ONNX graph of {directory} disagrees with torch by {report['check_max_abs_diff']:.2e} "
+        report["check_max_prob_diff"] = diff = _check(model, config, names, data)
+        if diff > CHECK_TOLERANCE:
+            raise UserError(f"the ONNX graph of {directory} disagrees with torch by {diff:.2e} in probability "
                             f"(> {CHECK_TOLERANCE}); not writing {out}")
     atomic_write_bytes(out, data)
     report["seconds"] = round(time.perf_counter() - start, 2)
     return report
 
 
-def _check(model: Any, names: list[str], data: bytes, size: int) -> float:
-    """Largest |logit| difference between torch and onnxruntime on a batch size the export never saw."""
+def _check(model: Any, config: Any, names: list[str], data: bytes) -> float:
+    """Largest difference in probabilities (P(fake), generator) between torch and onnxruntime, on
+    random 8-bit images prepared as real ones are, at a batch size the export never saw."""
     import onnxruntime as ort
     import torch
 
-    x = torch.randn(3, 3, size, size, generator=torch.Generator().manual_seed(0))
+    from fakescope.models.net import fake_probability, generator_probabilities
+    from fakescope.models.preprocess import to_input
+
+    size = config.preprocess.input_size
+    pixels = np.random.default_rng(0).integers(0, 256, (3, size, size, 3), dtype=np.uint8)
+    x = to_input(pixels, config.preprocess)
     with torch.no_grad():
         expected = model(x)
     session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
-    got = session.run(names, {INPUT_NAME: x.numpy()})
-    return max(float(np.max(np.abs(g - expected[n].numpy()))) for g, n in zip(got, names))
+    got = {n: torch.from_numpy(v) for n, v in zip(names, session.run(names, {INPUT_NAME: x.numpy()}))}
+    diffs = [float((fake_probability(got) - fake_probability(expected)).abs().max())]
+    if "generator" in got:
+        diffs.append(float((generator_probabilities(got) - generator_probabilities(expected)).abs().max()))
+    return max(diffs)
 
 
 def onnx_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
