@@ -171,10 +171,11 @@ def test_output_file_is_written_whole(cifake_cnn: Path, awkward_folder: Path, tm
 
 
 def test_jsonl_streams_each_verdict_as_it_is_scored(cifake_cnn: Path) -> None:
-    """With paths arriving one by one on stdin, each line comes out before the next path goes in."""
+    """With paths arriving one by one on stdin, each line comes out before the next path goes in,
+    even with the default batch size: a batch is scored early when the input pauses."""
     files = sorted(CIFAKE_REAL.glob("*.jpg"))[:3]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([fakescope_bin(), "detect", "--model", str(cifake_cnn), "-f", "jsonl", "--batch-size", "1",
+    proc = subprocess.Popen([fakescope_bin(), "detect", "--model", str(cifake_cnn), "-f", "jsonl",
                              "--no-progress", "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
     try:
@@ -214,6 +215,8 @@ def test_threshold_progress_and_exit_codes(cifake_cnn: Path, awkward_folder: Pat
     (["--engine", "ray"], "give the output folder with --output DIR"),
     (["--engine", "ray", "--output", "x", "--explain", "y"], "does not explain"),
     (["-", "-"], "'-' (paths on stdin) can be given once"),
+    (["--split", "test"], "--split test applies to datasets"),
+    ([str(SHARED / "cifake-parquet"), "--split", "validation"], "no split 'validation' (available: train, test)"),
 ])
 def test_bad_arguments_exit_2_with_one_line(cifake_cnn: Path, args: list[str], message: str) -> None:
     proc = run_cli("detect", "--model", cifake_cnn, str(CIFAKE_REAL), *args)

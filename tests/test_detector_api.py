@@ -131,8 +131,9 @@ def test_awkward_but_valid_files_are_scored(det, awkward_folder: Path) -> None:
         assert r.get("error") is None and 0.0 <= r["score"] <= 1.0, (name, r)
 
 
-def test_iter_predict_streams_without_reading_ahead(det) -> None:
-    """A generator input is consumed batch by batch: results come before the input ends."""
+@pytest.mark.parametrize("workers", [0, 2])
+def test_iter_predict_streams_with_bounded_read_ahead(det, workers: int) -> None:
+    """A generator input is consumed batch by batch: results come long before the input ends."""
     consumed = []
 
     def endless():
@@ -140,11 +141,31 @@ def test_iter_predict_streams_without_reading_ahead(det) -> None:
             consumed.append(path)
             yield path
 
-    stream = det.iter_predict(endless(), batch_size=2)
+    stream = det.iter_predict(endless(), batch_size=2, workers=workers)
     first = [next(stream) for _ in range(3)]
-    assert len(consumed) <= 4  # two batches of two, never the (infinite) whole
+    stream.close()
+    # in the calling thread: two batches of two; with threads: at most two batches in flight more
+    assert len(consumed) <= (4 if workers == 0 else 4 + 2 * 2 + 2), len(consumed)
     assert [str(item) for item, _ in first] == [str(p) for p in consumed[:3]]
     assert all(set(r) == RESULT_KEYS for _, r in first)
+
+
+def test_threads_change_nothing_but_speed(det, awkward_folder: Path) -> None:
+    items = sorted((awkward_folder / "0_real").iterdir()) + sorted((awkward_folder / "1_fake").iterdir())
+    plain = [r for _, r in det.iter_predict(items, batch_size=4, workers=0)]
+    threaded = [r for _, r in det.iter_predict(items, batch_size=4, workers=3)]
+    assert [r.get("error") for r in threaded] == [r.get("error") for r in plain]
+    assert [r["score"] for r in threaded] == pytest.approx([r["score"] for r in plain], abs=1e-5)
+
+
+def test_an_input_that_fails_midway_raises_in_the_caller(det) -> None:
+    def broken():
+        yield cifake_files(1)[0]
+        raise RuntimeError("the listing failed")
+
+    for workers in (0, 2):
+        with pytest.raises(RuntimeError, match="the listing failed"):
+            list(det.iter_predict(broken(), workers=workers))
 
 
 def test_threshold_and_top_k(det, det_both) -> None:

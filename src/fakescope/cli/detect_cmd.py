@@ -45,13 +45,16 @@ def detect(
     Bad files get a per-file error entry and the run goes on (exit 0, or 1 with --fail-on-error).
     """
     _check_options(format, engine, batch_size, threshold, top_k, threads, workers, explain, output, paths)
+    from fakescope.detect.collect import check_inputs
+
+    check_inputs(paths, split)
     if engine == "ray":
         _detect_ray(paths, model, output, backend, batch_size, threshold, top_k, recursive, split, workers,
                     ray_address, progress, fail_on_error)
         return
-    # Idle OpenMP threads sleep instead of spinning: on a machine shared with other jobs a spinning
-    # thread takes a core the next batch needs (measured: 92 vs 287 images/s under load, see
-    # benchmarks/RESULTS.md). Must be set before torch starts its thread pool; the user's value wins.
+    # Idle OpenMP threads sleep instead of spinning: with batches this is faster on a quiet machine
+    # too, and on a shared one a spinning thread takes the core the next batch needs (544 vs 366
+    # images/s, benchmarks/RESULTS.md). Set before torch starts its threads; the user's value wins.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from fakescope.detect.detector import Detector, physical_cores
 

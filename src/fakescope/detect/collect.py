@@ -32,6 +32,7 @@ from fakescope.data import open_source
 from fakescope.data.folders import is_image_name
 from fakescope.data.hub import HUB_PREFIX
 from fakescope.data.parquet import parquet_files
+from fakescope.errors import UserError
 
 from .inputs import InputProblem
 
@@ -114,7 +115,7 @@ def _dataset_rows(arg: str, split: str | None) -> Iterator[Any]:
         yield sample
 
 
-def _expand_path(arg: str, recursive: bool, split: str | None) -> Iterator[Any]:
+def _expand_path(arg: str, recursive: bool, split: str | None, patterns: bool = True) -> Iterator[Any]:
     if is_dataset(arg):
         yield from _dataset_rows(arg, split)
         return
@@ -135,16 +136,15 @@ def _expand_path(arg: str, recursive: bool, split: str | None) -> Iterator[Any]:
     if os.path.lexists(arg):
         yield arg  # a file (or a broken link: the decoder reports it), whatever its extension
         return
-    if GLOB_MAGIC & set(arg):
+    if patterns and GLOB_MAGIC & set(arg):
         matched = False
         descends = recursive and "**" in arg
         for match in sorted_if_small(glob.iglob(arg, recursive=recursive)):
             matched = True
-            if not os.path.isdir(match):
-                yield match
-            elif not descends:  # a matched folder is read like a folder argument
-                yield from _expand_path(match, recursive, split)
-            # with `**` the pattern itself already descends into folders: nothing to add
+            if descends and os.path.isdir(match):
+                continue  # with `**` the pattern itself already lists what is inside folders
+            # a match is read like an argument: a folder lists its images, a parquet file its rows
+            yield from _expand_path(match, recursive, split, patterns=False)
         if not matched:
             yield InputProblem(arg, "no files match this pattern")
         return
@@ -160,7 +160,17 @@ def expand_inputs(args: Iterable[str], *, recursive: bool = False, split: str | 
                 raise ValueError("'-' needs a stdin stream")
             for line in stdin:
                 path = line.rstrip("\r\n")
-                if path:
-                    yield from _expand_path(path, recursive, split)
+                if path:  # a listed path is literal: whoever listed it expanded the patterns
+                    yield from _expand_path(path, recursive, split, patterns=False)
             continue
         yield from _expand_path(arg, recursive, split)
+
+
+def check_inputs(args: list[str], split: str | None) -> None:
+    """Fail early, with exit code 2, on what is an argument mistake rather than a bad file: a dataset
+    that cannot be opened, a split it does not have, or --split without any dataset to apply to."""
+    datasets = [a for a in args if a != STDIN and is_dataset(a)]
+    for arg in datasets:
+        open_source(arg, split=split)  # SourceError (a UserError) names the problem and the splits
+    if split is not None and not datasets and STDIN not in args:
+        raise UserError(f"--split {split} applies to datasets (parquet, hf:NAME); no input here is one")

@@ -127,18 +127,28 @@ class Detector:
         return {"label": "fake" if score >= threshold else "real", "score": score, "generator": gens}
 
     def iter_predict(self, images: Iterable[ImageInput], *, batch_size: int = 64, threshold: float | None = None,
-                     top_k: int = DEFAULT_TOP_K) -> Iterator[tuple[Any, dict[str, Any]]]:
-        """(input, result) pairs in input order, produced batch by batch (streams for huge inputs)."""
+                     top_k: int = DEFAULT_TOP_K, workers: int | None = None) -> Iterator[tuple[Any, dict[str, Any]]]:
+        """(input, result) pairs in input order, produced batch by batch (streams for huge inputs).
+
+        `workers` threads decode and resize the next images while the model scores the current
+        batch (default: one per physical core; 0: all in the calling thread). Reading ahead is
+        bounded (two batches), and a batch is scored early when the input pauses.
+        """
         t = self.threshold if threshold is None else float(threshold)
-        for scored in score_items(self.backend, images, load_input, batch_size=batch_size):
+        n_workers = physical_cores() if workers is None else int(workers)
+        for scored in score_items(self.backend, images, load_input, batch_size=batch_size, workers=n_workers):
             yield scored.item, self._result(scored, t, top_k)
 
     def predict(self, images: ImageInput | Iterable[ImageInput], *, batch_size: int = 64,
-                threshold: float | None = None, top_k: int = DEFAULT_TOP_K) -> dict[str, Any] | list[dict[str, Any]]:
+                threshold: float | None = None, top_k: int = DEFAULT_TOP_K,
+                workers: int | None = None) -> dict[str, Any] | list[dict[str, Any]]:
         """One result dict for one input; a list of result dicts for a list of inputs."""
         single = not isinstance(images, (list, tuple)) and not _is_iterable_of_inputs(images)
         items = [images] if single else list(images)  # type: ignore[arg-type]
-        results = [r for _, r in self.iter_predict(items, batch_size=batch_size, threshold=threshold, top_k=top_k)]
+        if len(items) < 2:
+            workers = 0  # nothing to overlap: no threads for a single image (the service's common case)
+        results = [r for _, r in self.iter_predict(items, batch_size=batch_size, threshold=threshold, top_k=top_k,
+                                                   workers=workers)]
         return results[0] if single else results
 
     def __repr__(self) -> str:

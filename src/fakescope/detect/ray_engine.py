@@ -126,6 +126,10 @@ def ray_detect(inputs: list[str], *, model_dir: str | os.PathLike[str] | None, o
     info = checked.info()
     model_dir = str(Path(checked.model_dir).resolve())
     del checked
+    if backend == "onnx":  # export once here, not once per actor
+        from .onnx_export import onnx_file_for
+
+        onnx_file_for(model_dir)
     inputs = _read_stdin_paths(list(inputs))
     start = time.perf_counter()
     started_here = not ray.is_initialized()
