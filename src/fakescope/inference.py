@@ -65,11 +65,16 @@ def score_items(
     batch_size: int = 64,
     transform: ImageTransform | None = None,
     on_result: Callable[[Scored], None] | None = None,
+    workers: int = 0,
 ) -> Iterator[Scored]:
     """Score `items` in batches, in order. `load(item)` returns an RGB image or raises ImageDecodeError.
 
     `transform(image, item)` (a degradation, a format alignment) runs after decoding and before the
     model's preprocessing.
+
+    `workers` > 0 decodes and preprocesses in that many threads while the model runs (see
+    `fakescope.utils.parallel.ordered_map`); a batch is then also scored early when the input
+    pauses, so results stream for slow inputs. 0 keeps everything in the calling thread.
     """
     pre = backend.config.preprocess
     pending: list[Scored] = []
@@ -91,19 +96,31 @@ def score_items(
         pending.clear()
         arrays.clear()
 
-    for item in items:
+    def prepared(item: Any) -> tuple[Scored, np.ndarray | None]:
         result = Scored(item)
         try:
             im = load(item)
             result.size = im.size
             if transform is not None:
                 im = transform(im, item)
-            arrays.append(prepare(im, pre))
+            return result, prepare(im, pre)
         except ImageDecodeError as exc:
             result.error = exc.reason
         except (OSError, ValueError) as exc:  # a transform or preprocessing failure stays per-item
             result.error = f"{type(exc).__name__}: {exc}"
+        return result, None
+
+    if workers > 0:
+        from fakescope.utils.parallel import ordered_map
+
+        stream: Iterable[tuple[tuple[Scored, np.ndarray | None], bool]] = ordered_map(
+            prepared, items, workers, depth=2 * batch_size)
+    else:
+        stream = ((prepared(item), True) for item in items)
+    for (result, array), more_ready in stream:
         pending.append(result)
-        if len(arrays) >= batch_size:
+        if array is not None:
+            arrays.append(array)
+        if len(arrays) >= batch_size or not more_ready:
             yield from flush()
     yield from flush()

@@ -35,6 +35,13 @@ def default_model_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "weights" / "default"
 
 
+def physical_cores() -> int:
+    """Cores that do floating-point work in parallel (hyper-threads share one): the thread default."""
+    import psutil
+
+    return psutil.cpu_count(logical=False) or os.cpu_count() or 1
+
+
 def _torch_backend(model_dir: Path, device: str, threads: int | None) -> Backend:
     import torch
 
@@ -44,17 +51,25 @@ def _torch_backend(model_dir: Path, device: str, threads: int | None) -> Backend
     return TorchBackend(model, config, device)
 
 
-# Backends by name; the ONNX one registers itself from fakescope.detect.onnx_backend when present.
+# Backends by name. Optional ones live in their own modules (fakescope.detect.<name>_backend) and
+# register themselves on import, so their runtime (onnxruntime) is only imported when asked for.
 BACKENDS: dict[str, Callable[[Path, str, int | None], Backend]] = {"torch": _torch_backend}
+OPTIONAL_BACKENDS = ("onnx",)
+
+
+def _import_backend(name: str) -> None:
+    try:
+        __import__(f"fakescope.detect.{name}_backend")
+    except ImportError:
+        pass
 
 
 def _backend_factory(name: str) -> Callable[[Path, str, int | None], Backend]:
+    if name not in BACKENDS and name in OPTIONAL_BACKENDS:
+        _import_backend(name)
     if name not in BACKENDS:
-        try:  # optional backends live in their own modules and register on import
-            __import__(f"fakescope.detect.{name}_backend")
-        except ImportError:
-            pass
-    if name not in BACKENDS:
+        for other in OPTIONAL_BACKENDS:
+            _import_backend(other)
         raise KeyError(f"unknown backend {name!r} (available: {', '.join(sorted(BACKENDS))})")
     return BACKENDS[name]
 
@@ -70,10 +85,15 @@ class Detector:
              threads: int | None = None) -> "Detector":
         """Load a model directory (model.safetensors + config.json); None loads the shipped default."""
         directory = Path(model_dir) if model_dir is not None else default_model_dir()
+        factory = _backend_factory(backend)  # an unknown backend fails before any loading
         if not (directory / CONFIG).is_file():
-            what = "the shipped default model" if model_dir is None else "a model directory"
-            raise FileNotFoundError(f"{directory} is not {what} (no {CONFIG})")
-        return cls(_backend_factory(backend)(directory, device, threads), directory)
+            if model_dir is not None:
+                raise FileNotFoundError(f"{directory} is not a model directory (no {CONFIG})")
+            if os.environ.get("FAKESCOPE_MODEL"):
+                raise FileNotFoundError(f"FAKESCOPE_MODEL={directory} is not a model directory (no {CONFIG})")
+            raise FileNotFoundError(f"no default model is installed (expected at {directory}): "
+                                    "pass a model directory (--model DIR) or set FAKESCOPE_MODEL")
+        return cls(factory(directory, device, threads), directory)
 
     @property
     def threshold(self) -> float:
@@ -107,18 +127,28 @@ class Detector:
         return {"label": "fake" if score >= threshold else "real", "score": score, "generator": gens}
 
     def iter_predict(self, images: Iterable[ImageInput], *, batch_size: int = 64, threshold: float | None = None,
-                     top_k: int = DEFAULT_TOP_K) -> Iterator[tuple[Any, dict[str, Any]]]:
-        """(input, result) pairs in input order, produced batch by batch (streams for huge inputs)."""
+                     top_k: int = DEFAULT_TOP_K, workers: int | None = None) -> Iterator[tuple[Any, dict[str, Any]]]:
+        """(input, result) pairs in input order, produced batch by batch (streams for huge inputs).
+
+        `workers` threads decode and resize the next images while the model scores the current
+        batch (default: one per physical core; 0: all in the calling thread). Reading ahead is
+        bounded (two batches), and a batch is scored early when the input pauses.
+        """
         t = self.threshold if threshold is None else float(threshold)
-        for scored in score_items(self.backend, images, load_input, batch_size=batch_size):
+        n_workers = physical_cores() if workers is None else int(workers)
+        for scored in score_items(self.backend, images, load_input, batch_size=batch_size, workers=n_workers):
             yield scored.item, self._result(scored, t, top_k)
 
     def predict(self, images: ImageInput | Iterable[ImageInput], *, batch_size: int = 64,
-                threshold: float | None = None, top_k: int = DEFAULT_TOP_K) -> dict[str, Any] | list[dict[str, Any]]:
+                threshold: float | None = None, top_k: int = DEFAULT_TOP_K,
+                workers: int | None = None) -> dict[str, Any] | list[dict[str, Any]]:
         """One result dict for one input; a list of result dicts for a list of inputs."""
         single = not isinstance(images, (list, tuple)) and not _is_iterable_of_inputs(images)
         items = [images] if single else list(images)  # type: ignore[arg-type]
-        results = [r for _, r in self.iter_predict(items, batch_size=batch_size, threshold=threshold, top_k=top_k)]
+        if len(items) < 2:
+            workers = 0  # nothing to overlap: no threads for a single image (the service's common case)
+        results = [r for _, r in self.iter_predict(items, batch_size=batch_size, threshold=threshold, top_k=top_k,
+                                                   workers=workers)]
         return results[0] if single else results
 
     def __repr__(self) -> str:

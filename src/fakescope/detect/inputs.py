@@ -1,8 +1,14 @@
-"""What `Detector.predict` accepts: paths, bytes, PIL images and numpy arrays, all to 8-bit RGB."""
+"""What `Detector.predict` accepts: paths, bytes, PIL images and numpy arrays, all to 8-bit RGB.
+
+Dataset rows (`fakescope.data.Sample`) and `InputProblem`s (a command-line input that names no
+readable image) are accepted too, so that `fakescope detect` streams every kind of input through
+the same `Detector.iter_predict` call.
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
 
@@ -10,8 +16,27 @@ import numpy as np
 from PIL import Image
 
 from fakescope.data.decode import DEFAULT_MAX_PIXELS, ImageDecodeError, decode_image, read_file_bytes, to_rgb
+from fakescope.data.sample import Sample
 
-ImageInput = Union[str, os.PathLike, bytes, bytearray, memoryview, Image.Image, np.ndarray]
+ImageInput = Union[str, os.PathLike, bytes, bytearray, memoryview, Image.Image, np.ndarray, Sample]
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """An input that yields no image (a missing file, a glob matching nothing), kept so that it
+    gets its own error entry in the results, in order, instead of vanishing or stopping the run."""
+
+    origin: str
+    reason: str
+
+
+def sample_bytes(sample: Sample) -> bytes:
+    """A dataset row's encoded image. Detection needs no label, so a label problem is not an error."""
+    if sample.data:
+        return sample.data
+    if sample.path is not None:
+        return read_file_bytes(sample.path)
+    raise ImageDecodeError(sample.problem or "row has no image bytes")
 
 
 def describe_input(item: Any) -> str:
@@ -24,6 +49,8 @@ def describe_input(item: Any) -> str:
         return f"<PIL:{item.mode}:{item.size[0]}x{item.size[1]}>"
     if isinstance(item, np.ndarray):
         return f"<ndarray:{'x'.join(map(str, item.shape))}:{item.dtype}>"
+    if isinstance(item, (Sample, InputProblem)):
+        return item.origin
     return f"<{type(item).__name__}>"
 
 
@@ -60,4 +87,8 @@ def load_input(item: Any, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
         if item.ndim >= 2 and item.shape[0] * item.shape[1] > max_pixels:
             raise ImageDecodeError(f"image too large: {item.shape[1]}x{item.shape[0]} pixels > limit {max_pixels}")
         return to_rgb(array_to_image(item))
+    if isinstance(item, Sample):
+        return decode_image(sample_bytes(item), max_pixels=max_pixels)
+    if isinstance(item, InputProblem):
+        raise ImageDecodeError(item.reason)
     raise ImageDecodeError(f"unsupported input type {type(item).__name__}")
