@@ -34,13 +34,15 @@ class TorchBackend:
     """A `DetectorNet` in eval mode on a device; inputs are normalised from the model's config."""
 
     def __init__(self, model: torch.nn.Module, config: ModelConfig, device: str | torch.device = "cpu") -> None:
-        self.model = model.eval().to(device)
+        # Channels-last: oneDNN's convolutions run faster on NHWC on the CPU as on CUDA (training
+        # uses it for the same reason); values are unchanged, only the memory layout.
+        self.model = model.eval().to(device).to(memory_format=torch.channels_last)
         self.config = config
         self.device = torch.device(device)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        x = to_input(batch, self.config.preprocess).to(self.device)
+        x = to_input(batch, self.config.preprocess).to(self.device).contiguous(memory_format=torch.channels_last)
         out = self.model(x)
         gen = generator_probabilities(out)
         return fake_probability(out).cpu().numpy().astype(np.float64), (gen.cpu().numpy() if gen is not None else None)
