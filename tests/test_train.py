@@ -88,3 +88,31 @@ def test_bad_train_arguments_exit_2(args: list[str], fragment: str, shared: Path
     proc = run_cli("train", "--data", shared / "cifake", "--out", tmp_path / "m", *args)
     assert proc.returncode == 2, proc.stderr
     assert fragment in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_fine_tuning_starts_from_a_trained_model_directory(cifake_cnn: Path, shared: Path, tmp_path: Path) -> None:
+    """--pretrained MODEL_DIR copies every tensor (heads included) before training goes on."""
+    import torch
+
+    from fakescope.errors import UserError
+    from fakescope.models import create_model, load_model, read_config
+    from fakescope.models.io import warm_start
+
+    trained, config = load_model(cifake_cnn)
+    fresh = create_model(read_config(cifake_cnn))
+    message = warm_start(fresh, config, cifake_cnn)
+    n = len(trained.state_dict())
+    assert message.startswith(f"{n} of {n} tensors")
+    for key, value in trained.state_dict().items():
+        assert torch.equal(fresh.state_dict()[key], value), key
+
+    other = read_config(cifake_cnn)
+    other.arch_args = {"widths": [8, 16, 32]}
+    with pytest.raises(UserError, match="cannot initialise cnn-small"):
+        warm_start(create_model(other), other, cifake_cnn)
+
+    proc = run_cli("train", "--data", shared / "cifake", "--model", "cnn-small", "--arch-args", '{"widths": [16, 32, 64]}',
+                   "--pretrained", cifake_cnn, "--epochs", "1", "--max-samples", "200", "--out", tmp_path / "ft")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"initialised from {cifake_cnn}: {n} of {n} tensors" in proc.stderr
+    assert (tmp_path / "ft" / "model.safetensors").is_file()

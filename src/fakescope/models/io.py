@@ -79,3 +79,23 @@ def load_model(model_dir: str | os.PathLike[str], device: str | torch.device = "
                         f"(saved by another fakescope version?): {first[:300]}") from None
     model.eval()
     return model.to(device), config
+
+
+def is_model_dir(path: str | os.PathLike[str]) -> bool:
+    p = Path(path)
+    return p.is_dir() and (p / WEIGHTS).is_file() and (p / CONFIG).is_file()
+
+
+def warm_start(model: torch.nn.Module, config: ModelConfig, model_dir: str | os.PathLike[str]) -> str:
+    """Copy a trained fakescope model's weights into `model` (fine-tuning): every tensor whose name
+    and shape match, heads included; the architectures must be the same detector."""
+    source = read_config(model_dir)
+    if source.architecture != config.architecture or source.arch_args != config.arch_args:
+        raise UserError(f"{model_dir} is a {source.architecture} {source.arch_args or ''} model; "
+                        f"it cannot initialise {config.architecture} {config.arch_args or ''}")
+    state = load_file(str(Path(model_dir) / WEIGHTS), device="cpu")
+    own = model.state_dict()
+    fitting = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(fitting, strict=False)
+    fresh = sorted(set(own) - set(fitting))
+    return f"{len(fitting)} of {len(own)} tensors from {model_dir}" + (f"; new: {', '.join(fresh[:6])}" if fresh else "")

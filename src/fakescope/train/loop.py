@@ -26,6 +26,7 @@ from fakescope.data import FAKE, REAL, open_source
 from fakescope.data.filtered import only_subset
 from fakescope.errors import UserError
 from fakescope.models import ModelConfig, create_model, default_preprocess, get_spec, save_model
+from fakescope.models.io import is_model_dir, warm_start
 from fakescope.models.net import fake_probability, generator_probabilities
 from fakescope.models.preprocess import prepare, to_input
 from fakescope.utils.atomic import append_jsonl, atomic_write_json, atomic_write_text
@@ -188,7 +189,9 @@ def _train(opts: TrainOptions, device: torch.device, ctx: D.DistContext) -> Path
     config = ModelConfig(architecture=opts.model, task=opts.task, preprocess=pre, arch_args=opts.arch_args,
                          generators=vocab, name=opts.name)
     model = create_model(config)
-    if opts.pretrained:
+    if opts.pretrained and is_model_dir(opts.pretrained):  # a fakescope model directory: fine-tune it
+        say(f"initialised from {opts.pretrained}: {warm_start(model, config, opts.pretrained)}")
+    elif opts.pretrained:
         loader_fn = getattr(model.backbone, "load_pretrained", None)
         if loader_fn is None:
             raise UserError(f"{opts.model} cannot load --pretrained weights")
