@@ -1,16 +1,30 @@
 #!/usr/bin/env bash
-# The main job: set up the environment and summarise every dataset in ../shared/data.
-# (Until the shipped default model exists this is `fakescope data summary`; see README.)
+# The main job: set up the environment, then run the shipped default model over real images from
+# ../shared/data and write the HTML report.
 #   bash scripts/run.sh [OUTDIR]      # default OUTDIR: out/
+#
+#   1. fakescope detect   the CIFAKE test folders in their native form (2,000 JPEGs)
+#                         -> OUTDIR/detect/cifake-test.csv (one verdict per image)
+#   2. fakescope evaluate the cifake-parquet test split, de-duplicated against its train split,
+#                         clean + GenImage's six degradations + JPEG 75: the model card's protocol
+#                         -> OUTDIR/report/{report.html, metrics.json, predictions.parquet, figures/}
+#   3. compares the report's numbers with the model card's and says whether they match
+#   4. fakescope data summary of every shared dataset -> OUTDIR/data-summary/*.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 venv="${FAKESCOPE_VENV:-.venv}"
+fs="$venv/bin/fakescope"
 out="${1:-out}"
 shared="${FAKESCOPE_SHARED_DATA:-../shared/data}"
-mkdir -p "$out/data-summary"
+mkdir -p "$out/detect" "$out/report" "$out/data-summary"
+
+"$fs" detect "$shared/cifake/test" --recursive --format csv --output "$out/detect/cifake-test.csv"
+"$fs" evaluate --data "$shared/cifake-parquet" --split test --dedup-against "$shared/cifake-parquet:train" \
+  --degrade genimage,jpeg:75 --out "$out/report" > /dev/null  # metrics.json holds what it prints
+"$venv/bin/python" scripts/compare_card.py "$out/report/metrics.json"
+
 for folder in cifake cifake-parquet tiny-genimage-sample genimage-tree genimage_biggan_fixtures commfor-sample cnndetection_ranking; do
-  "$venv/bin/fakescope" data summary "$shared/$folder" --json > "$out/data-summary/$folder.json"
-  "$venv/bin/fakescope" data summary "$shared/$folder" --no-verify
+  "$fs" data summary "$shared/$folder" --json > "$out/data-summary/$folder.json"
 done
-echo "JSON summaries written to $out/data-summary/" >&2
+echo "verdicts: $out/detect/cifake-test.csv  report: $out/report/report.html  summaries: $out/data-summary/" >&2
