@@ -104,3 +104,25 @@ def test_config_json_is_plain_json(tmp_path: Path) -> None:
     assert data["architecture"] == "cnn-small"
     assert data["preprocess"]["mean"] == [0.5, 0.5, 0.5]
     assert len(data["card"]["weights_sha256"]) == 64
+
+
+def test_cnn_small_space_to_depth_stem(tmp_path: Path) -> None:
+    """The s2d stem is lossless (PixelUnshuffle), saves and reloads from config.json, and needs an even size."""
+    from fakescope.errors import UserError
+
+    args = {"stem": "s2d", "widths": [8, 16, 32]}
+    config = ModelConfig(architecture="cnn-small", preprocess=default_preprocess("cnn-small", args), arch_args=args)
+    model = create_model(config).eval()
+    unshuffle = model.backbone.stem[0]
+    x = torch.randn(2, 3, 32, 32)
+    assert isinstance(unshuffle, torch.nn.PixelUnshuffle)
+    assert torch.equal(torch.nn.functional.pixel_shuffle(unshuffle(x), 2), x)  # no pixel is dropped
+    save_model(model, config, tmp_path / "m")
+    reloaded, _ = load_model(tmp_path / "m")
+    with torch.no_grad():
+        assert torch.equal(reloaded(x)["binary"], model(x)["binary"])
+    odd = ModelConfig(architecture="cnn-small", preprocess=default_preprocess("cnn-small", args, input_size=33), arch_args=args)
+    with pytest.raises(UserError, match="even input size"):
+        create_model(odd)
+    with pytest.raises(ValueError, match="stem must be one of"):
+        create_model(ModelConfig(architecture="cnn-small", arch_args={"stem": "pool"}))

@@ -13,6 +13,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from fakescope.errors import UserError
+
 from ..blocks import residual_stages
 from ..config import ModelConfig, PreprocessConfig
 from ..registry import register_detector
@@ -21,10 +23,22 @@ DEFAULT_WIDTHS = [32, 64, 128]
 DEFAULT_DEPTHS = [1, 1, 1]
 
 
+STEMS = ("conv", "s2d")
+
+
 class CnnSmall(nn.Module):
-    def __init__(self, widths: list[int], depths: list[int], drop_rate: float = 0.1) -> None:
+    """`stem="conv"`: a 3x3 convolution at full resolution. `stem="s2d"`: space-to-depth first
+    (PixelUnshuffle(2): 3x32x32 -> 12x16x16, lossless, every pixel still seen), so the stages run at
+    half the resolution and the same CPU time buys about four times the width."""
+
+    def __init__(self, widths: list[int], depths: list[int], drop_rate: float = 0.1, stem: str = "conv") -> None:
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True))
+        if stem not in STEMS:
+            raise ValueError(f"cnn-small stem must be one of {STEMS}, not {stem!r}")
+        s2d = stem == "s2d"
+        first = [nn.PixelUnshuffle(2)] if s2d else []
+        self.stem = nn.Sequential(*first, nn.Conv2d(12 if s2d else 3, widths[0], 3, 1, 1, bias=False),
+                                  nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True))
         self.stages = residual_stages(widths[0], widths, depths)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.drop = nn.Dropout(drop_rate)
@@ -52,4 +66,7 @@ def _preprocess(architecture: str, args: dict[str, Any]) -> PreprocessConfig:
 )
 def build(config: ModelConfig) -> nn.Module:
     a = config.arch_args
-    return CnnSmall(list(a.get("widths", DEFAULT_WIDTHS)), list(a.get("depths", DEFAULT_DEPTHS)), float(a.get("drop_rate", 0.1)))
+    if a.get("stem") == "s2d" and config.preprocess.input_size % 2:
+        raise UserError(f"cnn-small's s2d stem needs an even input size, not {config.preprocess.input_size}")
+    return CnnSmall(list(a.get("widths", DEFAULT_WIDTHS)), list(a.get("depths", DEFAULT_DEPTHS)), float(a.get("drop_rate", 0.1)),
+                    str(a.get("stem", "conv")))
