@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from fakescope.errors import UserError
-from fakescope.models.io import CONFIG, WEIGHTS, file_sha256
+from fakescope.models.io import CONFIG, WEIGHTS, file_sha256, is_model_dir
 from fakescope.utils.atomic import atomic_write_bytes
 
 ONNX_FILE = "model.onnx"
@@ -169,7 +169,7 @@ def _matches(path: Path, sha: str) -> bool:
 def onnx_file_for(model_dir: str | os.PathLike[str]) -> Path:
     """The ONNX file for DIR's current weights: DIR/model.onnx, a cached export, or a new export."""
     directory = Path(model_dir)
-    if not (directory / CONFIG).is_file() or not (directory / WEIGHTS).is_file():
+    if not is_model_dir(directory):
         raise FileNotFoundError(f"{directory}: not a model directory (needs {CONFIG} and {WEIGHTS})")
     sha = file_sha256(directory / WEIGHTS)
     beside = directory / ONNX_FILE

@@ -82,6 +82,7 @@ def load_model(model_dir: str | os.PathLike[str], device: str | torch.device = "
 
 
 def is_model_dir(path: str | os.PathLike[str]) -> bool:
+    """A fakescope model directory: weights and config side by side."""
     p = Path(path)
     return p.is_dir() and (p / WEIGHTS).is_file() and (p / CONFIG).is_file()
 
