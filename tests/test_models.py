@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import run_cli, run_cli_json
+from conftest import SHARED, run_cli, run_cli_json
 from fakescope.models import ModelConfig, create_model, default_preprocess, list_detectors, load_model, save_model
 from fakescope.models.net import fake_probability
 
@@ -126,3 +126,41 @@ def test_cnn_small_space_to_depth_stem(tmp_path: Path) -> None:
         create_model(odd)
     with pytest.raises(ValueError, match="stem must be one of"):
         create_model(ModelConfig(architecture="cnn-small", arch_args={"stem": "pool"}))
+
+
+def test_flip_test_time_augmentation(cifake_cnn: Path, tmp_path: Path) -> None:
+    """config "tta": ["hflip"] averages the logits of each image and its mirror in eval mode only."""
+    import shutil
+
+    from fakescope import Detector
+    from fakescope.errors import UserError
+    from fakescope.models import read_config
+    from fakescope.models.preprocess import prepare, to_input
+    from fakescope.data import open_source
+
+    plain, config = load_model(cifake_cnn)
+    tta_dir = tmp_path / "tta"
+    shutil.copytree(cifake_cnn, tta_dir, ignore=shutil.ignore_patterns("checkpoint", "best"))
+    data = json.loads((tta_dir / "config.json").read_text())
+    data["tta"] = ["hflip"]
+    (tta_dir / "config.json").write_text(json.dumps(data))
+    model, tta_config = load_model(tta_dir)
+    assert tta_config.tta == ["hflip"] and read_config(cifake_cnn).tta == []
+
+    images = [s.image() for s, _ in zip(open_source(str(SHARED / "cifake"), "test"), range(8))]
+    x = to_input([prepare(im, config.preprocess) for im in images], config.preprocess)
+    with torch.no_grad():
+        expected = (plain(x)["binary"] + plain(torch.flip(x, dims=[3]))["binary"]) / 2
+        got = model(x)["binary"]
+        assert torch.allclose(got, expected, atol=1e-5)
+        assert torch.allclose(model(torch.flip(x, dims=[3]))["binary"], got, atol=1e-5)  # mirror-invariant
+        assert not torch.allclose(got, plain(x)["binary"], atol=1e-4)  # the views do differ
+        model.train()  # training: one view (the batch size proves it)
+        assert model(x)["binary"].shape == (8,)
+    # every inference path sees it: the detector reports it and scores with it
+    det = Detector.load(tta_dir)
+    assert det.info()["tta"] == ["hflip"]
+    scores = [r["score"] for r in det.predict(images)]
+    assert scores == pytest.approx(torch.sigmoid(expected).tolist(), abs=1e-5)
+    with pytest.raises(UserError, match="unknown test-time augmentation"):
+        ModelConfig(architecture="cnn-small", tta=["rotate90"])

@@ -37,6 +37,14 @@ def untrained(tmp_path: Path, arch: str, args: dict, size: int | None, task: str
     return save_model(create_model(config).eval(), config, tmp_path / arch.replace(":", "_"))
 
 
+def with_tta(src: Path, tmp_path: Path) -> Path:
+    """A copy whose config asks for flip test-time augmentation: the exported graph must hold it."""
+    dst = copy_model(src, tmp_path)
+    data = json.loads((dst / "config.json").read_text())
+    (dst / "config.json").write_text(json.dumps({**data, "tta": ["hflip"]}))
+    return dst
+
+
 @pytest.fixture(scope="module")
 def cnn_onnx(cifake_cnn: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the trained cnn-small fixture with its model.onnx, exported once for this module."""
@@ -51,6 +59,7 @@ def cnn_onnx(cifake_cnn: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 # instance (what is compared is the computation, not the accuracy).
 MODELS = {
     "cnn-small (trained)": lambda request, tmp: request.getfixturevalue("cnn_onnx"),
+    "cnn-small with flip TTA (trained)": lambda request, tmp: with_tta(request.getfixturevalue("cifake_cnn"), tmp),
     "spectral (trained)": lambda request, tmp: copy_model(request.getfixturevalue("cifake_spectral"), tmp),
     "spectral both heads (trained)": lambda request, tmp: copy_model(request.getfixturevalue("genimage_both"), tmp),
     "npr": lambda request, tmp: untrained(tmp, "npr", {"widths": [16, 32], "depths": [1, 1]}, 64),

@@ -82,6 +82,7 @@ def test_bad_files_in_training_data_are_skipped(awkward_folder: Path, tmp_path: 
         (["--model", "cnn-small", "--task", "everything"], "--task must be"),
         (["--model", "cnn-small", "--arch-args", "{not json"], "Expecting"),
         (["--model", "cnn-small", "--jpeg-quality", "x-y"], "--jpeg-quality"),
+        (["--model", "cnn-small", "--tta", "rotate"], "unknown --tta"),
     ],
 )
 def test_bad_train_arguments_exit_2(args: list[str], fragment: str, shared: Path, tmp_path: Path) -> None:
@@ -112,7 +113,8 @@ def test_fine_tuning_starts_from_a_trained_model_directory(cifake_cnn: Path, sha
         warm_start(create_model(other), other, cifake_cnn)
 
     proc = run_cli("train", "--data", shared / "cifake", "--model", "cnn-small", "--arch-args", '{"widths": [16, 32, 64]}',
-                   "--pretrained", cifake_cnn, "--epochs", "1", "--max-samples", "200", "--out", tmp_path / "ft")
+                   "--pretrained", cifake_cnn, "--epochs", "1", "--max-samples", "200", "--tta", "hflip", "--out", tmp_path / "ft")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"initialised from {cifake_cnn}: {n} of {n} tensors" in proc.stderr
     assert (tmp_path / "ft" / "model.safetensors").is_file()
+    assert read_config(tmp_path / "ft").tta == ["hflip"]  # recorded for every inference path

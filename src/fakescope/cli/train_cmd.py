@@ -68,6 +68,7 @@ def train(
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue from OUT/checkpoint when present."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
     name: Optional[str] = typer.Option(None, "--name", help="A name recorded in the model's config."),
+    tta: Optional[list[str]] = typer.Option(None, "--tta", help="Test-time augmentation recorded in the config (repeatable; 'hflip': average with the mirror image)."),
     subset: Optional[str] = typer.Option(None, "--subset", help="Only samples of this subset (a GenImage subset, a Community Forensics generator pair)."),
 ) -> None:
     """Train a detector; writes OUT/model.safetensors, config.json, train_log.jsonl and OUT/best/.
@@ -97,7 +98,7 @@ def train(
             val_fraction=val_fraction, augment=AugmentOptions(**aug, flip=flip, crop=crop), balance=balance,
             early_stopping=early_stopping, max_samples=max_samples, pretrained=pretrained, arch_args=args,
             generator_loss_weight=generator_loss_weight, label_smoothing=label_smoothing,
-            checkpoint_every=checkpoint_every, resume=resume, progress=progress, name=name, subset=subset,
+            checkpoint_every=checkpoint_every, resume=resume, progress=progress, name=name, subset=subset, tta=list(tta or []),
         )
     except (ValueError, TypeError) as exc:
         raise UsageProblem(str(exc)) from None

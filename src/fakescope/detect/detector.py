@@ -109,6 +109,7 @@ class Detector:
             "version": (c.card.get("weights_sha256") or "")[:12],
             "input_size": c.preprocess.input_size,
             "preprocess": {**c.to_dict()["preprocess"]},
+            "tta": list(c.tta),
             "labels": list(c.labels),
             "generators": list(c.generators),
             "threshold": c.threshold,

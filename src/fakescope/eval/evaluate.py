@@ -229,7 +229,7 @@ def _results(opts: EvalOptions, config: Any, model_dir: Path, sha: str, source: 
         "model": {"dir": str(model_dir), "name": config.name or model_dir.name, "architecture": config.architecture,
                   "task": config.task, "weights_sha256": sha, "preprocess": config.to_dict()["preprocess"],
                   "preprocess_description": config.preprocess.describe(), "threshold": config.threshold,
-                  "generators": vocab},
+                  "tta": list(config.tta), "generators": vocab},
         "data": {"spec": opts.data, "format": source.format, "split": split, "fingerprint": fingerprint,
                  "n_listed": counts.seen, "n_rows": int(table.num_rows), "n_scored": int(clean["n"]),
                  "n_real": int(clean["n_real"]), "n_fake": int(clean["n_fake"]),

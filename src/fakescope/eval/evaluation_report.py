@@ -151,6 +151,7 @@ def _protocol_table(doc: dict[str, Any]) -> str:
         ("architecture", f"{esc(model['architecture'])} (task {esc(model['task'])})"),
         ("weights sha256", f"<code>{esc(model['weights_sha256'])}</code>"),
         ("preprocessing", esc(model["preprocess_description"])),
+        ("test-time augmentation", esc(", ".join(model.get("tta") or []) or "none")),
         ("threshold", f"{proto['threshold']['value']:g} ({esc(proto['threshold']['source'])})"),
         ("format alignment", esc(proto["alignment"]["operation"])),
         ("conditions", conds),

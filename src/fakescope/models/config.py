@@ -23,6 +23,9 @@ RESIZE_POLICIES = {
     "resize_crop": "resize the shorter side to input_size / crop_pct, then centre-crop input_size",
     "crop": "centre-crop input_size at native resolution, no resampling (reflect-pad smaller images)",
 }
+# Test-time views a config may ask for (implemented in models/tta.py; named here so configs are
+# checked without importing torch).
+TTA_VIEWS = ("hflip",)
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos", "box")
 
 
@@ -59,6 +62,7 @@ class ModelConfig:
     labels: list[str] = field(default_factory=lambda: ["real", "fake"])
     generators: list[str] = field(default_factory=list)  # Task B classes, "Real" first
     threshold: float = 0.5
+    tta: list[str] = field(default_factory=list)  # test-time views averaged in eval mode (models/tta.py)
     name: str | None = None
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -70,6 +74,10 @@ class ModelConfig:
             raise UserError(f"task {self.task!r} not in {TASKS}")
         if isinstance(self.preprocess, dict):
             self.preprocess = PreprocessConfig(**self.preprocess)
+        unknown = [v for v in self.tta if v not in TTA_VIEWS]
+        if unknown:
+            raise UserError(f"unknown test-time augmentation {unknown}; known: {list(TTA_VIEWS)}")
+        self.tta = list(self.tta)
         if self.task in ("generator", "both") and len(self.generators) < 2:
             raise UserError("a generator head needs at least two classes (Real and one generator)")
 

@@ -7,6 +7,7 @@ from torch import nn
 
 from .config import ModelConfig, PreprocessConfig
 from .registry import get_spec
+from .tta import average_views, stack_views
 
 
 class DetectorNet(nn.Module):
@@ -21,6 +22,12 @@ class DetectorNet(nn.Module):
         self.config = config
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        views = self.config.tta if not self.training else []
+        if views:  # test-time augmentation (config "tta"): one pass over every view, logits averaged
+            return average_views(self._heads(stack_views(x, views)), 1 + len(views))
+        return self._heads(x)
+
+    def _heads(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         feats = self.backbone.forward_features(x)
         out: dict[str, torch.Tensor] = {}
         if self.binary_head is not None:

@@ -187,7 +187,7 @@ def _train(opts: TrainOptions, device: torch.device, ctx: D.DistContext) -> Path
     vocab = generator_vocabulary(plan.train_stats) if opts.task in ("generator", "both") else []
     pre = default_preprocess(opts.model, opts.arch_args, input_size=opts.image_size, resize=opts.resize)
     config = ModelConfig(architecture=opts.model, task=opts.task, preprocess=pre, arch_args=opts.arch_args,
-                         generators=vocab, name=opts.name)
+                         generators=vocab, name=opts.name, tta=opts.tta)
     model = create_model(config)
     if opts.pretrained and is_model_dir(opts.pretrained):  # a fakescope model directory: fine-tune it
         say(f"initialised from {opts.pretrained}: {warm_start(model, config, opts.pretrained)}")
