@@ -296,6 +296,7 @@ def test_torn_last_row_is_dropped_on_resume(tmp_path: Path) -> None:
         (["--model", "/nonexistent/model"], "not a model directory"),
         (["--data", "/nonexistent/data"], "no such file"),
         (["--dedup-against", "/nonexistent/ref:train"], "no such file"),
+        (["--tta", "rotate"], "unknown test-time augmentation"),
     ],
 )
 def test_bad_evaluate_arguments_exit_2(args: list[str], fragment: str, cifake_spectral: Path, shared: Path, tmp_path: Path) -> None:
@@ -307,6 +308,27 @@ def test_bad_evaluate_arguments_exit_2(args: list[str], fragment: str, cifake_sp
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert fragment in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_tta_override_reaches_the_scores(cifake_cnn: Path, shared: Path, tmp_path: Path) -> None:
+    """--tta hflip scores with the mirror view and says so; --tta none restores a TTA model's plain scores."""
+    args = ("--data", shared / "cifake", "--max-samples", "120", "--bootstrap", "0", "--no-report", *FAST)
+    plain = run_cli_json("evaluate", "--model", cifake_cnn, "--out", tmp_path / "plain", *args)
+    flip = run_cli_json("evaluate", "--model", cifake_cnn, "--out", tmp_path / "flip", "--tta", "hflip", *args)
+    assert plain["model"]["tta"] == [] and flip["model"]["tta"] == ["hflip"]
+    p, f = _table(tmp_path / "plain" / "predictions.parquet"), _table(tmp_path / "flip" / "predictions.parquet")
+    assert p["key"] == f["key"] and len(p["key"]) == 120
+    assert np.mean(np.abs(np.array(p["score:clean"]) - np.array(f["score:clean"])) > 1e-4) > 0.5
+
+    tta_model = tmp_path / "tta_model"
+    shutil.copytree(cifake_cnn, tta_model, ignore=shutil.ignore_patterns("checkpoint", "best"))
+    config = json.loads((tta_model / "config.json").read_text())
+    (tta_model / "config.json").write_text(json.dumps({**config, "tta": ["hflip"]}))
+    own = run_cli_json("evaluate", "--model", tta_model, "--out", tmp_path / "own", *args)
+    off = run_cli_json("evaluate", "--model", tta_model, "--out", tmp_path / "off", "--tta", "none", *args)
+    assert own["model"]["tta"] == ["hflip"] and off["model"]["tta"] == []
+    assert _table(tmp_path / "own" / "predictions.parquet")["score:clean"] == pytest.approx(f["score:clean"], abs=1e-6)
+    assert _table(tmp_path / "off" / "predictions.parquet")["score:clean"] == pytest.approx(p["score:clean"], abs=1e-6)
 
 
 @pytest.mark.browser

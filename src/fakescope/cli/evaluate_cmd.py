@@ -24,6 +24,8 @@ def evaluate(
     align_format: Optional[str] = typer.Option(
         None, "--align-format", help="Re-encode every test image of both classes first: jpeg:QUALITY (e.g. jpeg:96) or png."),
     threshold: Optional[float] = typer.Option(None, "--threshold", help="Decision threshold on P(fake) (default: the model's)."),
+    tta: Optional[list[str]] = typer.Option(
+        None, "--tta", help="Test-time augmentation instead of the model's own (repeatable): hflip, or none."),
     batch_size: int = typer.Option(64, "--batch-size", min=1, help="Images per model call."),
     max_samples: Optional[int] = typer.Option(None, "--max-samples", min=2, help="Score a uniform subset of N images (by key hash)."),
     dedup_against: Optional[str] = typer.Option(
@@ -50,6 +52,7 @@ def evaluate(
         raise UsageProblem(f"--predictions must be parquet or csv, not {predictions!r}")
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise UsageProblem(f"--threshold {threshold} is not a probability in [0, 1]")
+    views = None if tta is None else [v for v in tta if v != "none"]  # checked by the model config
     if model is not None and not (Path(model) / "config.json").is_file():
         raise UsageProblem(f"{model} is not a model directory (no config.json)")
     paths = [data]
@@ -64,7 +67,7 @@ def evaluate(
     # A polite kill (SIGTERM) ends like Ctrl-C: the rows scored so far are flushed for a resume.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     options = EvalOptions(data=data, out=out, model=model, split=split, format=format, degrade=list(degrade or []),
-                          align_format=align_format, threshold=threshold, batch_size=batch_size, max_samples=max_samples,
+                          align_format=align_format, threshold=threshold, tta=views, batch_size=batch_size, max_samples=max_samples,
                           dedup_against=dedup_against, predictions_format=predictions, bootstrap=bootstrap, device=device, threads=threads,
                           resume=resume, progress=progress, report=report)
     try:

@@ -52,6 +52,7 @@ class EvalOptions:
     degrade: list[str] = field(default_factory=list)
     align_format: str | None = None
     threshold: float | None = None  # default: the model's stored (calibrated) threshold
+    tta: list[str] | None = None  # test-time views instead of the model's own ([]: none); models/tta.py
     batch_size: int = 64
     max_samples: int | None = None
     dedup_against: str | None = None  # SOURCE[:SPLIT]
@@ -71,7 +72,7 @@ def _say(msg: str) -> None:
 def _model(opts: EvalOptions):
     from fakescope.detect.detector import default_model_dir
     from fakescope.inference import TorchBackend
-    from fakescope.models import load_model
+    from fakescope.models import ModelConfig, load_model
     from fakescope.models.io import WEIGHTS, file_sha256
 
     if opts.threads:
@@ -83,6 +84,8 @@ def _model(opts: EvalOptions):
         what = "the shipped default model" if opts.model is None else "a model directory"
         raise FileNotFoundError(f"{model_dir} is not {what} (no config.json); pass --model DIR")
     net, config = load_model(model_dir, device=opts.device)
+    if opts.tta is not None:  # the network reads its config's views, so this changes how it scores
+        config.tta = ModelConfig(architecture=config.architecture, tta=list(opts.tta)).tta
     sha = config.card.get("weights_sha256") or file_sha256(model_dir / WEIGHTS)
     return TorchBackend(net, config, opts.device), config, model_dir, sha
 
@@ -139,7 +142,8 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
 
     identity = {"model_sha256": sha, "data": opts.data, "format": opts.format, "split": split, "fingerprint": fingerprint,
                 "conditions": [c.name for c in conditions], "alignment": alignment.name if alignment else None,
-                "max_samples": opts.max_samples, "dedup": [opts.dedup_against, dedup.get("fingerprint")]}
+                "max_samples": opts.max_samples, "dedup": [opts.dedup_against, dedup.get("fingerprint")],
+                "tta": list(config.tta)}
     partial = out / PARTIAL_DIR
     done = _resume(partial, identity, opts.resume)
     log = RowLog(partial / "rows.jsonl")
