@@ -72,7 +72,8 @@ def _say(msg: str) -> None:
 def _model(opts: EvalOptions):
     from fakescope.detect.detector import default_model_dir
     from fakescope.inference import TorchBackend
-    from fakescope.models import ModelConfig, load_model
+    from fakescope.models import load_model
+    from fakescope.models.config import check_tta
     from fakescope.models.io import WEIGHTS, file_sha256
 
     if opts.threads:
@@ -85,7 +86,7 @@ def _model(opts: EvalOptions):
         raise FileNotFoundError(f"{model_dir} is not {what} (no config.json); pass --model DIR")
     net, config = load_model(model_dir, device=opts.device)
     if opts.tta is not None:  # the network reads its config's views, so this changes how it scores
-        config.tta = ModelConfig(architecture=config.architecture, tta=list(opts.tta)).tta
+        config.tta = check_tta(opts.tta)
     sha = config.card.get("weights_sha256") or file_sha256(model_dir / WEIGHTS)
     return TorchBackend(net, config, opts.device), config, model_dir, sha
 

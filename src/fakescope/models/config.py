@@ -29,6 +29,13 @@ TTA_VIEWS = ("hflip",)
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos", "box")
 
 
+def check_tta(views: list[str], what: str = "test-time augmentation") -> list[str]:
+    """`views` as a list, or a UserError naming `what` (the config key or the CLI flag) when one is unknown."""
+    if unknown := [v for v in views if v not in TTA_VIEWS]:
+        raise UserError(f"unknown {what} {unknown}; known: {list(TTA_VIEWS)}")
+    return list(views)
+
+
 @dataclass
 class PreprocessConfig:
     input_size: int = 224
@@ -74,10 +81,7 @@ class ModelConfig:
             raise UserError(f"task {self.task!r} not in {TASKS}")
         if isinstance(self.preprocess, dict):
             self.preprocess = PreprocessConfig(**self.preprocess)
-        unknown = [v for v in self.tta if v not in TTA_VIEWS]
-        if unknown:
-            raise UserError(f"unknown test-time augmentation {unknown}; known: {list(TTA_VIEWS)}")
-        self.tta = list(self.tta)
+        self.tta = check_tta(self.tta)
         if self.task in ("generator", "both") and len(self.generators) < 2:
             raise UserError("a generator head needs at least two classes (Real and one generator)")
 

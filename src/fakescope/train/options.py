@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from fakescope.errors import UserError
-from fakescope.models.config import TTA_VIEWS
+from fakescope.models.config import check_tta
 
 GENERIC_DEFAULTS: dict[str, Any] = {"epochs": 5, "batch_size": 64, "lr": 1e-3, "weight_decay": 1e-4}
 SCHEDULES = ("cosine", "onecycle", "step", "constant")
@@ -101,8 +101,7 @@ class TrainOptions:
             raise UserError("val_fraction must be between 0 and 1")
         if self.max_samples is not None and self.max_samples < 2:
             raise UserError("max_samples must be at least 2")
-        if unknown := [v for v in self.tta if v not in TTA_VIEWS]:
-            raise UserError(f"unknown --tta {unknown}; known: {', '.join(TTA_VIEWS)}")
+        self.tta = check_tta(self.tta, "--tta")
 
     def resolved(self, train_defaults: dict[str, Any]) -> "TrainOptions":
         """A copy with every None hyper-parameter filled from the detector's, then the generic, defaults."""
