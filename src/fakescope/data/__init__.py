@@ -1,6 +1,6 @@
 """The data layer: every dataset form read into one `Sample` schema (label 0 real / 1 fake)."""
 
-from .decode import DEFAULT_MAX_PIXELS, ImageDecodeError, decode_image, open_image, to_rgb
+from .decode import DEFAULT_MAX_PIXELS, ImageDecodeError, decode_image, guard_file, open_image, to_rgb
 from .generators import GENIMAGE_GENERATORS, REAL_CLASS, canonical_generator
 from .sample import FAKE, LABEL_NAMES, NO_SPLIT, REAL, DataSource, Sample
 from .sources import FORMATS, SourceError, format_names, open_source
@@ -22,6 +22,7 @@ __all__ = [
     "canonical_generator",
     "decode_image",
     "format_names",
+    "guard_file",
     "open_image",
     "open_source",
     "summarize",

@@ -3,6 +3,12 @@
 Every image that enters fakescope (training, evaluation, detection, the service) goes through
 `decode_image`, so a bad file behaves the same everywhere: it raises `ImageDecodeError` with a
 one-line reason, and a good one comes back as an 8-bit RGB PIL image, EXIF orientation applied.
+
+The per-file boundary is `guard_file`: every step that touches untrusted bytes (open, load, mode
+conversion, EXIF transpose) runs inside it, so *any* `Exception` a decoder raises (Pillow plugins
+raise NotImplementedError, struct.error, IndexError, DecompressionBombError from `load()`, ...)
+becomes this file's `ImageDecodeError` with the exception's class and message. `BaseException`s
+that are not `Exception`s (KeyboardInterrupt, SystemExit) pass through: Ctrl-C still stops a run.
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +40,40 @@ class ImageDecodeError(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+# Exceptions whose reason must keep a fixed opening, because callers map reasons to outcomes (the
+# service answers "image too large" with 413, fakescope.serve.images). Everything else: class + message.
+_REASON_OPENINGS: tuple[tuple[type[BaseException], str], ...] = (
+    (Image.DecompressionBombError, "image too large (decompression bomb check)"),
+    (Image.DecompressionBombWarning, "image too large (decompression bomb check)"),
+    (MemoryError, "image too large (out of memory while decoding)"),
+)
+
+
+def describe_exception(exc: BaseException) -> str:
+    """`ExcClass: message`, the way a per-file error names an unexpected decoder failure."""
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+@contextmanager
+def guard_file(what: str = "cannot decode image") -> Iterator[None]:
+    """The per-file boundary: any `Exception` raised inside becomes `ImageDecodeError`.
+
+    `ImageDecodeError` passes unchanged; a decompression bomb or MemoryError reads "image too large
+    (...)"; anything else reads "`what`: ExcClass: message". KeyboardInterrupt and SystemExit are
+    not `Exception`s and propagate.
+    """
+    try:
+        yield
+    except ImageDecodeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - this is the boundary: hostile input may raise anything
+        for kind, opening in _REASON_OPENINGS:
+            if isinstance(exc, kind):
+                raise ImageDecodeError(f"{opening}: {describe_exception(exc)}") from None
+        raise ImageDecodeError(f"{what}: {describe_exception(exc)}") from None
 
 
 def read_file_bytes(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
@@ -62,31 +104,49 @@ def open_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image
     """
     if not data:
         raise ImageDecodeError("empty file (0 bytes)")
-    with warnings.catch_warnings():
-        # Pillow warns (not raises) between 1x and 2x its limit; make both paths one error.
+    # Pillow warns (not raises) between 1x and 2x its limit, in open and, for plugins that learn
+    # the size only then (an ICNS embedding a PNG), in load: make every path one error.
+    with guard_file("corrupt image header"), warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
+        # Plugins warn about what they skip in a damaged file ("Corrupt EXIF data", "Tag data larger
+        # than file"): noise about untrusted input, not something a user can act on.
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
         try:
             im = Image.open(io.BytesIO(data))
         except UnidentifiedImageError:
             raise ImageDecodeError(f"not a recognised image format ({_describe_head(data)})") from None
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ImageDecodeError(f"image too large (decompression bomb check): {exc}") from None
         except (OSError, SyntaxError, ValueError) as exc:
             raise ImageDecodeError(f"corrupt image header: {exc}") from None
+        _check_size(im, max_pixels)
+        with guard_file(f"truncated or corrupt image data ({im.format})"):
+            try:
+                im.load()
+            except (OSError, SyntaxError, ValueError, EOFError) as exc:
+                raise ImageDecodeError(f"truncated or corrupt image data ({im.format}): {exc}") from None
+        # The loaded size can differ from the header's (ICNS reports its icon slot, then loads the
+        # embedded PNG): check again, so max_pixels below Pillow's own limit holds for every plugin.
+        _check_size(im, max_pixels)
+    return im
+
+
+def _check_size(im: Image.Image, max_pixels: int) -> None:
     w, h = im.size
     if w <= 0 or h <= 0:
         raise ImageDecodeError(f"invalid image size {w}x{h}")
     if w * h > max_pixels:
         raise ImageDecodeError(f"image too large: {w}x{h} = {w * h} pixels > limit {max_pixels}")
-    try:
-        im.load()
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageDecodeError(f"truncated or corrupt image data ({im.format}): {exc}") from None
-    return im
 
 
 def to_rgb(im: Image.Image) -> Image.Image:
-    """Convert any Pillow mode to 8-bit RGB, the one representation detectors see."""
+    """Convert any Pillow mode to 8-bit RGB, the one representation detectors see.
+
+    Raises ImageDecodeError (never anything else) when the image cannot be converted.
+    """
+    with guard_file(f"cannot convert {im.mode} image to RGB"):
+        return _to_rgb(im)
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
     try:
         im = ImageOps.exif_transpose(im)
     except Exception:  # noqa: BLE001 - a malformed EXIF block must not lose an otherwise good image
@@ -115,11 +175,8 @@ def to_rgb(im: Image.Image) -> Image.Image:
 
 def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     """Decode encoded bytes to an 8-bit RGB image (EXIF orientation applied) or raise ImageDecodeError."""
-    im = open_image(data, max_pixels=max_pixels)
-    try:
-        return to_rgb(im)
-    except (OSError, ValueError) as exc:
-        raise ImageDecodeError(f"cannot convert {im.mode} image to RGB: {exc}") from None
+    with guard_file():
+        return to_rgb(open_image(data, max_pixels=max_pixels))
 
 
 def sniff_format(data: bytes) -> str | None:

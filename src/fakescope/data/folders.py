@@ -180,6 +180,15 @@ def looks_like_genimage(root: Path) -> bool:
     return False
 
 
+def names_label_every_image(root: Path, layout: PathLayout) -> bool:
+    """True when `layout` gives every image under `root` a label from its path alone.
+
+    Stops at the first image it cannot label, so a tree that mixes label folders with others
+    (a manifest's per-generator folders) is answered after a few names.
+    """
+    return all(layout(path.relative_to(root).parts).label is not None for path in walk_images(root))
+
+
 def looks_like_imagefolder(root: Path, max_depth: int = 4) -> bool:
     for dirpath, dirnames, _ in os.walk(root):
         depth = len(Path(dirpath).relative_to(root).parts)

@@ -4,6 +4,13 @@ GenImage spells the same generator three ways (release folder `stable_diffusion_
 folder `imagenet_ai_0419_sdv4`, Tiny GenImage ClassLabel `SD14`). Every reader passes names through
 `canonical_generator`, so a model trained on one form is evaluated on another under the same names.
 Names that are not in the table (Community Forensics has thousands) are kept as the data spells them.
+
+The rule for versions: a version is part of a generator's name. Spellings of one release meet
+(case and punctuation are ignored: `midjourney_v5`, `Midjourney V5`, `MJ-v5` are `Midjourney-v5`),
+two releases never do (`Midjourney-v3` and `Midjourney-v5`, `SD2` and `SD21` stay distinct). One
+documented exception: GenImage names its Midjourney V5 subset plain `Midjourney` (so does Tiny
+GenImage's ClassLabel); that name is kept as GenImage spells it, so GenImage results keep their
+published class names. An unversioned `midjourney`/`mj` therefore means GenImage's.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "ADM": ("adm", "imagenet_ai_0508_adm", "guided_diffusion", "guided"),
     "BigGAN": ("biggan", "big_gan", "big gan", "imagenet_ai_0419_biggan"),
     "GLIDE": ("glide", "imagenet_glide"),
-    "Midjourney": ("midjourney", "mj", "imagenet_midjourney", "midjourney_v5"),
+    "Midjourney": ("midjourney", "mj", "imagenet_midjourney"),
     "SD14": (
         "sd14", "sdv4", "sd_v1_4", "stable_diffusion_v_1_4", "stable_diffusion_1_4",
         "stable diffusion 1.4", "stable-diffusion-v1-4", "imagenet_ai_0419_sdv4",
@@ -32,6 +39,11 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "VQDM": ("vqdm", "imagenet_ai_0419_vqdm"),
     "Wukong": ("wukong", "imagenet_ai_0424_wukong"),
+    # Versioned releases outside GenImage's eight (native-pool, Community Forensics, ...).
+    "Midjourney-v3": ("midjourney_v3", "mj_v3", "midjourney 3"),
+    "Midjourney-v5": ("midjourney_v5", "mj_v5", "midjourney 5"),
+    "SD2": ("sd20", "sd_v2", "stable_diffusion_2", "stable_diffusion_v_2", "stable-diffusion-2"),
+    "SD21": ("sd_v2_1", "stable_diffusion_2_1", "stable_diffusion_v_2_1", "stable-diffusion-2-1"),
 }
 
 # Names that mean "this is a real photograph", wherever a generator column holds them.

@@ -21,6 +21,7 @@ from .folders import (
     looks_like_cifake,
     looks_like_genimage,
     looks_like_imagefolder,
+    names_label_every_image,
 )
 from .hub import HUB_PREFIX, HubSource
 from .manifest import MANIFEST_SUFFIXES, ManifestSource, find_manifest
@@ -45,6 +46,13 @@ def _manifest_path(root: Path) -> Path:
     if found is None:
         raise SourceError(f"{root}: no manifest file")
     return found
+
+
+def _has_folder_manifest(root: Path) -> bool:
+    """A manifest file in `root`, and folder names that do not label every image by themselves."""
+    if find_manifest(root) is None:
+        return False
+    return not (looks_like_imagefolder(root) and names_label_every_image(root, imagefolder_layout))
 
 
 FORMATS: list[SourceFormat] = [
@@ -73,17 +81,23 @@ FORMATS: list[SourceFormat] = [
         lambda p: p.is_dir() and looks_like_genimage(p),
         lambda spec, p, split: TreeSource(spec, p, genimage_layout, "genimage", split),
     ),
+    # Before the label-named image folders: a folder's own manifest says more than folder names
+    # that label only some images (native-pool keeps `Real/`, `SD14/`, ... beside its manifest.csv).
+    # Where the folder names label every image (the release layouts above, cnndetection_ranking's
+    # `<generator>/0_real|1_fake` beside its labels.csv) they keep their format, which also knows
+    # each real image's subset; `--format manifest-dir` forces the manifest.
+    SourceFormat(
+        "manifest-dir",
+        "a folder whose labels are in manifest.csv / labels.csv / metadata.csv (or .jsonl) beside the "
+        "images, unless its folder names label every image",
+        lambda p: p.is_dir() and _has_folder_manifest(p),
+        lambda spec, p, split: ManifestSource(spec, _manifest_path(p), split),
+    ),
     SourceFormat(
         "imagefolder",
         "image folders named by label (0_real/1_fake, real/fake, nature/ai), optionally per generator",
         lambda p: p.is_dir() and looks_like_imagefolder(p),
         lambda spec, p, split: TreeSource(spec, p, imagefolder_layout, "imagefolder", split),
-    ),
-    SourceFormat(
-        "manifest-dir",
-        "a folder whose labels are in manifest.csv / labels.csv (or .jsonl) beside the images",
-        lambda p: p.is_dir() and find_manifest(p) is not None,
-        lambda spec, p, split: ManifestSource(spec, _manifest_path(p), split),
     ),
 ]
 

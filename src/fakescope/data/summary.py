@@ -7,7 +7,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from .decode import ImageDecodeError, open_image
+from .decode import ImageDecodeError, decode_image
 from .sample import FAKE, REAL, DataSource, Sample
 
 
@@ -37,13 +37,14 @@ class SplitCounts:
 
 
 def check_sample(sample: Sample, verify: bool) -> str | None:
-    """The reason `sample` is unusable, or None. With `verify`, the pixels are fully decoded."""
+    """The reason `sample` is unusable, or None. With `verify`, the pixels are fully decoded, the
+    way training and evaluation decode them (same boundary, same reasons)."""
     if sample.problem is not None:
         return sample.problem
     try:
         data = sample.read_bytes()
         if verify:
-            open_image(data)
+            decode_image(data)
     except ImageDecodeError as exc:
         return exc.reason
     return None

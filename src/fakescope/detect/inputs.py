@@ -15,7 +15,8 @@ from typing import Any, Union
 import numpy as np
 from PIL import Image
 
-from fakescope.data.decode import DEFAULT_MAX_PIXELS, ImageDecodeError, decode_image, read_file_bytes, to_rgb
+from fakescope.data.decode import (DEFAULT_MAX_PIXELS, ImageDecodeError, decode_image, guard_file, read_file_bytes,
+                                   to_rgb)
 from fakescope.data.sample import Sample
 
 ImageInput = Union[str, os.PathLike, bytes, bytearray, memoryview, Image.Image, np.ndarray, Sample]
@@ -72,7 +73,13 @@ def array_to_image(arr: np.ndarray) -> Image.Image:
 
 
 def load_input(item: Any, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """Any accepted input -> 8-bit RGB PIL image, or ImageDecodeError with a reason."""
+    """Any accepted input -> 8-bit RGB PIL image, or ImageDecodeError with a reason (never another
+    Exception: a caller's odd PIL image or array is as untrusted as a file)."""
+    with guard_file():
+        return _load_input(item, max_pixels)
+
+
+def _load_input(item: Any, max_pixels: int) -> Image.Image:
     if isinstance(item, (str, os.PathLike)):
         if Path(item).is_dir():
             raise ImageDecodeError("is a directory")

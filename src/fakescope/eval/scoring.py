@@ -16,7 +16,7 @@ from typing import Any
 from PIL import Image
 
 from fakescope.data import FAKE, REAL, DataSource, ImageDecodeError, Sample
-from fakescope.data.decode import decode_image, sniff_format
+from fakescope.data.decode import decode_image, guard_file, sniff_format
 from fakescope.inference import Backend, Scored, score_items
 from fakescope.train.data import key_hash
 
@@ -134,7 +134,8 @@ def _loader(alignment: Alignment | None) -> Callable[[Item], Image.Image]:
         if entry.image is None:
             try:
                 im = decode_image(entry.data or b"")
-                entry.image = alignment.apply(im) if alignment is not None else im
+                with guard_file("format alignment failed"):
+                    entry.image = alignment.apply(im) if alignment is not None else im
             except ImageDecodeError as exc:
                 entry.error = exc.reason
                 raise

@@ -22,7 +22,7 @@ from fakescope.detect import Detector
 
 from .errors import ApiError, install_error_handlers
 from .limits import ServiceLimits
-from .schemas import ERROR_RESPONSES, DetectResponse, Health, ModelInfo
+from .schemas import ERROR_RESPONSES, SERVER_ERROR_RESPONSES, DetectResponse, Health, ModelInfo
 from .scoring import Scorer
 from .upload import read_upload
 
@@ -47,7 +47,8 @@ DETECT_BODY = {
                 "type": "object",
                 "required": ["file"],
                 "properties": {
-                    "file": {"type": "array", "items": {"type": "string", "format": "binary"},
+                    # minItems: a request without a file is refused (400 no_files), so the document says so
+                    "file": {"type": "array", "items": {"type": "string", "format": "binary"}, "minItems": 1,
                              "description": "One or more images (any field name works; repeat the field)."},
                     "explain": {"type": "boolean", "description": "Same as the explain query parameter."},
                 },
@@ -120,17 +121,18 @@ def create_app(detector: Detector, *, limits: ServiceLimits | None = None) -> Fa
         request is refused with that file's status and every problem listed under `error.files`.
         """
         upload = await read_upload(request, limits)
-        if "explain" in upload.fields:
-            explain = explain or _flag(upload.fields["explain"], "explain")
+        if "explain" in upload.fields:  # validated even when the query already asks: a bad field is a 400
+            explain = _flag(upload.fields["explain"], "explain") or explain
         results = await run_in_threadpool(scorer.detect, upload, explain)
         return {"model": name, "results": results}
 
-    @app.get("/v1/model", response_model=ModelInfo, summary="The model behind the verdicts")
+    @app.get("/v1/model", response_model=ModelInfo, responses=SERVER_ERROR_RESPONSES,
+             summary="The model behind the verdicts")
     async def model() -> dict[str, Any]:
         """Name, version, labels, generators, preprocessing, threshold, card metrics and limits."""
         return model_info(detector, limits)
 
-    @app.get("/healthz", response_model=Health, summary="Liveness check")
+    @app.get("/healthz", response_model=Health, responses=SERVER_ERROR_RESPONSES, summary="Liveness check")
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "model": name}
 

@@ -58,10 +58,24 @@ class Health(BaseModel):
 
 ModelInfo = dict[str, Any]
 
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorResponse, "description": description}
+
+
+# Every operation can fail with a bug; the body is still the one JSON error shape (code internal_error).
+SERVER_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    500: _error("A bug in the service, logged on the server (code internal_error); never a traceback."),
+}
+# Every status `POST /v1/detect` answers besides 200, each with the JSON error body (fakescope.serve.errors).
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorResponse, "description": "Malformed request (no files, bad multipart, bad field)."},
-    413: {"model": ErrorResponse,
-          "description": "Too large: request body, one file, decoded pixels, or too many files."},
-    415: {"model": ErrorResponse, "description": "Not multipart/form-data, or a file that is not an image by content."},
-    422: {"model": ErrorResponse, "description": "A truncated or corrupt image."},
+    400: _error("Malformed request: no files (no_files), bad multipart (bad_multipart), bad Content-Length "
+                "(bad_request), a bad or oversized form field (bad_field, field_too_large, too_many_fields)."),
+    413: _error("Too large: request body (request_too_large), one file (file_too_large), decoded pixels "
+                "(image_too_large), or too many files (too_many_files)."),
+    415: _error("Not multipart/form-data (unsupported_media_type), or a file that is not an image by content "
+                "(not_an_image)."),
+    422: _error("A truncated or corrupt image (corrupt_image), or an invalid query parameter (invalid_request)."),
+    501: _error("explain=true on a detector without a torch model to explain with (explain_unavailable)."),
+    **SERVER_ERROR_RESPONSES,
 }

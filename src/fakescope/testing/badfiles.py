@@ -1,7 +1,10 @@
 """Generate the awkward inputs the data layer must survive, from one real image.
 
 Used by the tests and the benchmarks: empty, truncated, mislabelled-text, decompression-bomb,
-CMYK, 16-bit, palette (with and without transparency), alpha, grayscale and EXIF-rotated files.
+CMYK, 16-bit, palette (with and without transparency), alpha, grayscale and EXIF-rotated files,
+plus the decoder failures seen in real-world corpora that escaped a narrow `except`: an ICNS icon
+whose embedded PNG is a bomb (Pillow only learns the size inside `load()`) and DDS textures whose
+pixel format Pillow does not implement (NotImplementedError from `open()`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,10 @@ BAD_EXPECTED: dict[str, str] = {
     "truncated.png": "truncated or corrupt",
     "text_named.jpg": "not a recognised image format",
     "bomb.png": "image too large",
+    "bomb_in_load.icns": "image too large",
+    "dxgi93.dds": "NotImplementedError: Unimplemented DXGI format 93",
+    "pfflags8.dds": "NotImplementedError: Unknown pixel format flags 8",
+    "fourcc0.dds": "NotImplementedError: Unimplemented pixel format 0",
 }
 ODD_EXPECTED_SIZE: dict[str, tuple[int, int]] = {
     "cmyk.jpg": (64, 48),
@@ -42,6 +49,28 @@ def bomb_png(width: int = 100_000, height: int = 100_000) -> bytes:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 64)
     return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
+
+
+def icns_with_png(png: bytes) -> bytes:
+    """A Mac OS icon holding `png` as its 512x512 slot (`ic09`): Pillow reports 512x512 at open and
+    opens the embedded PNG (with its own size) only in `load()`."""
+    entry = b"ic09" + struct.pack(">I", 8 + len(png)) + png
+    return b"icns" + struct.pack(">I", 8 + len(entry)) + entry
+
+
+DDS_FOURCC, DDS_DX10 = 0x4, int.from_bytes(b"DX10", "little")
+
+
+def dds_texture(pfflags: int, fourcc: int = 0, dxgi_format: int | None = None, size: int = 4) -> bytes:
+    """A DirectDraw Surface header with the given pixel-format flags / FourCC / DXGI format, and
+    a few zero bytes of pixel data."""
+    pixel_format = struct.pack("<8I", 32, pfflags, fourcc, 0, 0, 0, 0, 0)
+    header = (struct.pack("<6I", 0x1007, size, size, 0, 0, 0) + b"\0" * 44 + pixel_format
+              + struct.pack("<5I", 0x1000, 0, 0, 0, 0))
+    out = b"DDS " + struct.pack("<I", 4 + len(header)) + header
+    if dxgi_format is not None:
+        out += struct.pack("<5I", dxgi_format, 3, 0, 1, 0)  # DX10 extension: format, 2-D, 1 slice
+    return out + b"\0" * 64
 
 
 def _encode(im: Image.Image, fmt: str, **kw: object) -> bytes:
@@ -70,6 +99,10 @@ def make_awkward_files(out: Path, base: Image.Image) -> dict[str, Path]:
         "truncated.png": png[: len(png) // 2],
         "text_named.jpg": b"this is a text file, not a JPEG\n" * 4,
         "bomb.png": bomb_png(),
+        "bomb_in_load.icns": icns_with_png(bomb_png()),
+        "dxgi93.dds": dds_texture(DDS_FOURCC, DDS_DX10, dxgi_format=93),
+        "pfflags8.dds": dds_texture(0x8),
+        "fourcc0.dds": dds_texture(DDS_FOURCC, 0),
         "cmyk.jpg": _encode(rgb.convert("CMYK"), "JPEG", quality=95),
         "gray16.png": _encode(Image.fromarray(gray16), "PNG"),
         "palette.png": _encode(rgb.convert("P", palette=Image.Palette.ADAPTIVE, colors=64), "PNG"),
