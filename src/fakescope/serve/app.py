@@ -50,7 +50,9 @@ DETECT_BODY = {
                     # minItems: a request without a file is refused (400 no_files), so the document says so
                     "file": {"type": "array", "items": {"type": "string", "format": "binary"}, "minItems": 1,
                              "description": "One or more images (any field name works; repeat the field)."},
-                    "explain": {"type": "boolean", "description": "Same as the explain query parameter."},
+                    # a form field is text: the document lists the exact words the service accepts
+                    "explain": {"type": "string", "enum": sorted(TRUE_WORDS | FALSE_WORDS),
+                                "description": "Same as the explain query parameter (1/true/yes/on: explain)."},
                 },
             }
         }
@@ -78,7 +80,7 @@ class SecurityHeaders:
 
 
 def _flag(value: str, name: str) -> bool:
-    word = value.strip().lower()
+    word = value  # exactly the words DETECT_BODY lists, so the document and the service agree
     if word in TRUE_WORDS:
         return True
     if word in FALSE_WORDS:
