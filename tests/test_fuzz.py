@@ -84,6 +84,53 @@ def test_an_icon_whose_embedded_png_disagrees_is_a_per_file_error() -> None:
     assert decode_image(icns_with_png(buf.getvalue())).size == (256, 256)  # a smaller slot image is fine
 
 
+MEMORY_PROBE = r"""
+import random, resource, sys
+from pathlib import Path
+from PIL import Image
+from fakescope.data.decode import ImageDecodeError, decode_image
+from fakescope.testing.badfiles import bomb_png, icns_with_png
+from fakescope.testing.fuzz import huge_dimensions, load_seeds
+
+def vm_size():
+    line = next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmSize:"))
+    return int(line.split()[1]) * 1024
+
+seeds = load_seeds(Path(sys.argv[1]))
+cases = [huge_dimensions(s.data, s.fmt, random.Random(k)) for s in seeds for k in range(6)]
+cases += [bomb_png(), bomb_png(9000, 9000), bomb_png(9400, 9400), icns_with_png(bomb_png(10000, 10000))]
+limit = vm_size() + (1 << 30)  # 1 GiB of address space above what the interpreter holds now
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+def out_of_memory(max_pixels, cases):
+    n = 0
+    for data in cases:
+        try:
+            decode_image(data, max_pixels=max_pixels)
+        except ImageDecodeError as exc:
+            n += "out of memory" in exc.reason
+    return n
+print(len(cases), out_of_memory(89_478_485, cases))
+Image.MAX_IMAGE_PIXELS = None  # the control: without the limits a header alone asks for 40 GB
+print(out_of_memory(10**12, [bomb_png()]))
+"""
+
+
+def test_no_file_needs_more_than_a_bounded_amount_of_memory() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "OPENBLAS_NUM_THREADS": "1",
+           "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(SHARED)], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (n_cases, limited), (unlimited,) = [list(map(int, line.split())) for line in proc.stdout.split("\n")[:2]]
+    assert n_cases > 100
+    assert limited == 0  # every bomb and huge header is refused (or decoded) within 1 GiB
+    assert unlimited >= 1  # the probe is real: without the pixel limits the same files exhaust it
+
+
 # ---------------------------------------------------------------- decode under mutation
 
 @settings(max_examples=150, derandomize=True, deadline=None, database=None,
