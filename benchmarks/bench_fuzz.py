@@ -116,8 +116,9 @@ def phase_api(server: ServerProcess, minutes: float) -> dict:
     proc = run_schemathesis(server.url, max_examples=1000, seed=1, max_time=minutes * 60, timeout=minutes * 60 + 600)
     out = proc.stdout
     tail = out[out.find("SUMMARY"):] if "SUMMARY" in out else out[-2000:]
+    failures = out[out.find("FAILURES"):out.find("SUMMARY")] if "FAILURES" in out else ""
     return {"exit_code": proc.returncode, "operations": operations(server.url), "seconds": round(time.perf_counter() - t0, 1),
-            "summary": tail.strip()}
+            "summary": tail.strip(), "failures": failures.strip()[:8000]}
 
 
 def main() -> None:

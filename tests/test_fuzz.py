@@ -284,6 +284,12 @@ def test_openapi_states_what_the_service_does(server: ServerProcess) -> None:
     bad = httpx.post(server.url + "/v1/detect?explain=true",
                      files=[("file", ("x.png", png.getvalue())), ("explain", (None, "{}"))])
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_field"
+    # the body schema allows no other text field, and the service refuses one (a typo never passes silently)
+    assert body["additionalProperties"] is False
+    typo = httpx.post(server.url + "/v1/detect", files=[("file", ("x.png", png.getvalue())), ("explian", (None, "1"))])
+    assert typo.status_code == 400 and typo.json()["error"]["code"] == "unknown_field"
+    renamed = httpx.post(server.url + "/v1/detect", files=[("image", ("x.png", png.getvalue()))])
+    assert renamed.status_code == 200  # a file part under another name is still a file
 
 
 def test_schemathesis_finds_no_server_error_or_schema_mismatch(server: ServerProcess) -> None:

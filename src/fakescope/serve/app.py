@@ -29,6 +29,7 @@ from .upload import read_upload
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"", "0", "false", "no", "off"}
+FORM_FIELDS = {"explain"}  # the text fields POST /v1/detect reads; DETECT_BODY lists them
 
 # The page and the docs load nothing from elsewhere; the policy makes a browser enforce that.
 SECURITY_HEADERS = [
@@ -49,11 +50,14 @@ DETECT_BODY = {
                 "properties": {
                     # minItems: a request without a file is refused (400 no_files), so the document says so
                     "file": {"type": "array", "items": {"type": "string", "format": "binary"}, "minItems": 1,
-                             "description": "One or more images (any field name works; repeat the field)."},
+                             "description": "One or more images (repeat the field; a file part under another "
+                                            "field name is accepted too)."},
                     # a form field is text: the document lists the exact words the service accepts
                     "explain": {"type": "string", "enum": sorted(TRUE_WORDS | FALSE_WORDS),
                                 "description": "Same as the explain query parameter (1/true/yes/on: explain)."},
                 },
+                # any other text field is refused (400 unknown_field): a typo never passes silently
+                "additionalProperties": False,
             }
         }
     },
@@ -123,6 +127,10 @@ def create_app(detector: Detector, *, limits: ServiceLimits | None = None) -> Fa
         request is refused with that file's status and every problem listed under `error.files`.
         """
         upload = await read_upload(request, limits)
+        unknown = sorted(set(upload.fields) - FORM_FIELDS)
+        if unknown:
+            raise ApiError(400, "unknown_field", f"unknown form field {unknown[0][:40]!r} (text fields: "
+                           f"{', '.join(sorted(FORM_FIELDS))}; images go in file parts)")
         if "explain" in upload.fields:  # validated even when the query already asks: a bad field is a 400
             explain = _flag(upload.fields["explain"], "explain") or explain
         results = await run_in_threadpool(scorer.detect, upload, explain)

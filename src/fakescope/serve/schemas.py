@@ -70,7 +70,8 @@ SERVER_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 # Every status `POST /v1/detect` answers besides 200, each with the JSON error body (fakescope.serve.errors).
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _error("Malformed request: no files (no_files), bad multipart (bad_multipart), bad Content-Length "
-                "(bad_request), a bad or oversized form field (bad_field, field_too_large, too_many_fields)."),
+                "(bad_request), a bad, unknown or oversized form field (bad_field, unknown_field, field_too_large, "
+                "too_many_fields)."),
     413: _error("Too large: request body (request_too_large), one file (file_too_large), decoded pixels "
                 "(image_too_large), or too many files (too_many_files)."),
     415: _error("Not multipart/form-data (unsupported_media_type), or a file that is not an image by content "
