@@ -123,8 +123,8 @@ def open_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image
                 im.load()
             except (OSError, SyntaxError, ValueError, EOFError) as exc:
                 raise ImageDecodeError(f"truncated or corrupt image data ({im.format}): {exc}") from None
-        # The loaded size can differ from the header's (ICNS reports its icon slot, then loads the
-        # embedded PNG): check again, so max_pixels below Pillow's own limit holds for every plugin.
+        # A plugin may learn the true size only in load (ICNS reports its icon slot, then opens the
+        # embedded PNG): check again, so a max_pixels below Pillow's own limit holds for every plugin.
         _check_size(im, max_pixels)
     return im
 
