@@ -42,7 +42,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     # Versioned releases outside GenImage's eight (native-pool, Community Forensics, ...).
     "Midjourney-v3": ("midjourney_v3", "mj_v3", "midjourney 3"),
     "Midjourney-v5": ("midjourney_v5", "mj_v5", "midjourney 5"),
-    "SD2": ("sd20", "sd_v2", "stable_diffusion_2", "stable_diffusion_v_2", "stable-diffusion-2"),
+    "SD2": ("sd20", "stable_diffusion_2", "stable_diffusion_v_2", "stable-diffusion-2"),
     "SD21": ("sd_v2_1", "stable_diffusion_2_1", "stable_diffusion_v_2_1", "stable-diffusion-2-1"),
 }
 
