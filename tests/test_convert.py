@@ -15,7 +15,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 import convert_helpers as H
-from conftest import SHARED, run_cli, run_cli_json
+from conftest import SHARED, run_cli
 
 TOL = 1e-4
 PUBLISHED = SHARED / "published"
@@ -45,6 +45,7 @@ def images() -> list[Path]:
     return H.real_images()
 
 
+@pytest.mark.slow  # about 25 s on 2 shared cores: three full ResNet-50s
 def test_cnndetection_parity(tmp_path: Path, images: list[Path]) -> None:
     from fakescope.convert import convert_checkpoint
     from fakescope.models import read_config
@@ -93,14 +94,17 @@ def test_commfor_parity(tmp_path: Path, images: list[Path], size: int) -> None:
 
 def test_univfd_real_head_parity(tmp_path: Path, images: list[Path]) -> None:
     """The real released UnivFD head on a random open_clip tower (narrow: the head only needs 768-d output)."""
+    from fakescope.convert import convert_checkpoint
+
     clip = H.clip_model(width=64, layers=2, patch=32, embed_dim=768)
     head = torch.load(PUBLISHED / "univfd_fc_weights.pth", weights_only=True, map_location="cpu")
     H.centre_clip_for_head(clip, head, images)
     backbone = tmp_path / "open_clip_pytorch_model.bin"
     torch.save(clip.state_dict(), backbone)  # a full CLIP state dict, text tower included, as open_clip ships it
-    doc = run_cli_json("convert", "univfd", PUBLISHED / "univfd_fc_weights.pth", "--out", tmp_path / "univfd",
-                       "--backbone", backbone)
-    assert doc["architecture"] == "clip-probe" and doc["source"]["backbone"]["file"] == backbone.name
+    out = convert_checkpoint("univfd", PUBLISHED / "univfd_fc_weights.pth", tmp_path / "univfd", backbone=backbone)
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["architecture"] == "clip-probe" and cfg["card"]["published"]["backbone"]["file"] == backbone.name
+    assert cfg["preprocess"]["resize"] == "crop" and cfg["preprocess"]["mean"][0] == pytest.approx(0.48145466)
     reference = H.reference_scores(H.UnivFDReference(clip, head), H.clip_transform(), images)
     check_parity("univfd (real head)", tmp_path / "univfd", reference, images)
 
