@@ -11,7 +11,7 @@ from __future__ import annotations
 from fakescope.errors import UserError
 from fakescope.models.config import ModelConfig, PreprocessConfig
 
-from .base import Family, Mapped, Tensors, register_family, require
+from .base import CROP_NOTES, Family, Mapped, Tensors, register_family, require
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -26,7 +26,7 @@ def convert(state: Tensors, backbone: Tensors | None) -> Mapped:
     pre = PreprocessConfig(input_size=224, resize="crop", interpolation="bilinear", mean=IMAGENET_MEAN, std=IMAGENET_STD)
     notes = ["The authors' demo.py scores the whole image when no --crop is given; their eval.py (the paper's numbers) "
              "centre-crops 224 px, which is what this model does (fakescope batches need one size).",
-             "Images smaller than 224 px: torchvision's CenterCrop pads with black, fakescope reflect-pads."]
+             *CROP_NOTES]
     return Mapped(ModelConfig("timm:resnet50", preprocess=pre, name="cnndetection"), mapped, notes)
 
 
