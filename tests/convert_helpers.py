@@ -17,11 +17,17 @@ CLIP = ([0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711
 
 
 def real_images() -> list[Path]:
-    """Real images of two sizes (356 px CNNDetection JPEGs, 256 px GenImage JPEGs), real and fake."""
+    """Real images, real and fake, chosen for the geometry they test: 356 px CNNDetection JPEGs and 256 px
+    GenImage JPEGs (even crop margins), a 256 x 235 photo (non-square: torchvision's Resize truncates the
+    long side; a 224 crop margin of 11 = 3 mod 4: CenterCrop rounds its offset half-to-even), a 256 x 212
+    photo and a 128 px BigGAN PNG (smaller than the crop: CenterCrop pads with black)."""
     ranking = SHARED / "cnndetection_ranking" / "biggan"
     genimage = SHARED / "genimage-tree" / "stable_diffusion_v_1_4" / "imagenet_ai_0419_sdv4" / "train"
+    pool = SHARED / "native-pool" / "Real"
     return [sorted((ranking / "0_real").glob("*.jpg"))[0], sorted((ranking / "1_fake").glob("*.jpg"))[0],
-            sorted((genimage / "nature").glob("*"))[0], sorted((genimage / "ai").glob("*"))[0]]
+            sorted((genimage / "nature").glob("*"))[0], sorted((genimage / "ai").glob("*"))[0],
+            pool / "2d822140c8e6.jpg", pool / "047111c9ec83.jpg",
+            sorted((SHARED / "genimage_biggan_fixtures" / "tests" / "fixtures").glob("*.png"))[0]]
 
 
 def _randomise_norms(model: nn.Module, gen: torch.Generator) -> None:

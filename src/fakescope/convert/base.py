@@ -20,12 +20,6 @@ from fakescope.errors import UserError
 
 Tensors = dict[str, torch.Tensor]
 
-# Where fakescope's centre crop can differ from torchvision's CenterCrop, which the authors use.
-CROP_NOTES = [
-    "Images smaller than the crop: torchvision's CenterCrop pads with black, fakescope reflect-pads.",
-    "An odd margin (image side minus crop size = 3 mod 4): torchvision rounds the offset half-to-even, fakescope "
-    "floors it, so the crop window sits one pixel to the other side (the same pixels otherwise).",
-]
 
 
 @dataclass(frozen=True)

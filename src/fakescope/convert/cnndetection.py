@@ -11,7 +11,7 @@ from __future__ import annotations
 from fakescope.errors import UserError
 from fakescope.models.config import ModelConfig, PreprocessConfig
 
-from .base import CROP_NOTES, Family, Mapped, Tensors, register_family, require
+from .base import Family, Mapped, Tensors, register_family, require
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -23,10 +23,11 @@ def convert(state: Tensors, backbone: Tensors | None) -> Mapped:
         raise UserError(f"not a CNNDetection ResNet-50: fc {tuple(state['fc.weight'].shape)}, conv1 {tuple(state['conv1.weight'].shape)}")
     mapped = {f"backbone.model.{k}": v for k, v in state.items() if not k.startswith("fc.")}
     mapped["binary_head.weight"], mapped["binary_head.bias"] = state["fc.weight"], state["fc.bias"]
-    pre = PreprocessConfig(input_size=224, resize="crop", interpolation="bilinear", mean=IMAGENET_MEAN, std=IMAGENET_STD)
+    pre = PreprocessConfig(input_size=224, resize="crop", interpolation="bilinear", mean=IMAGENET_MEAN, std=IMAGENET_STD,
+                           geometry="torchvision")
     notes = ["The authors' demo.py scores the whole image when no --crop is given; their eval.py (the paper's numbers) "
              "centre-crops 224 px, which is what this model does (fakescope batches need one size).",
-             *CROP_NOTES]
+]
     return Mapped(ModelConfig("timm:resnet50", preprocess=pre, name="cnndetection"), mapped, notes)
 
 

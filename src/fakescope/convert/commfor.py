@@ -14,7 +14,7 @@ import math
 from fakescope.errors import UserError
 from fakescope.models.config import ModelConfig, PreprocessConfig
 
-from .base import CROP_NOTES, Family, Mapped, Tensors, register_family, require, take
+from .base import Family, Mapped, Tensors, register_family, require, take
 from .cnndetection import IMAGENET_MEAN, IMAGENET_STD
 
 RESIZE_FOR = {224: 256, 384: 440}  # crop size -> the shorter side their Resize() sets first
@@ -35,9 +35,9 @@ def convert(state: Tensors, backbone: Tensors | None) -> Mapped:
     mapped = {k: v for k, v in body.items() if not k.startswith("backbone.model.head.")}
     mapped["binary_head.weight"], mapped["binary_head.bias"] = state["vit.head.weight"], state["vit.head.bias"]
     pre = PreprocessConfig(input_size=size, resize="resize_crop", crop_pct=size / RESIZE_FOR[size], interpolation="bilinear",
-                           mean=IMAGENET_MEAN, std=IMAGENET_STD)
-    notes = ["torchvision's Resize truncates the longer side (int) where fakescope rounds it: non-square images can "
-             "differ by one pixel in the resized width before the centre crop.", *CROP_NOTES]
+                           mean=IMAGENET_MEAN, std=IMAGENET_STD,
+                           geometry="torchvision")
+    notes: list[str] = []
     return Mapped(ModelConfig(f"timm:vit_small_patch16_{size}", preprocess=pre, name=f"commfor-{size}"), mapped, notes)
 
 

@@ -31,7 +31,8 @@ def convert(state: Tensors, backbone: Tensors | None) -> Mapped:
     # Their ResNet-50 also defines layer3/layer4 (never run): they are dropped, not mapped.
     mapped = {f"backbone.{k}": v for k, v in state.items() if k.split(".")[0] in ("conv1", "bn1", "layer1", "layer2")}
     mapped["binary_head.weight"], mapped["binary_head.bias"] = state["fc1.weight"], state["fc1.bias"]
-    pre = PreprocessConfig(input_size=256, resize="resize", interpolation="bilinear", mean=IMAGENET_MEAN, std=IMAGENET_STD)
+    pre = PreprocessConfig(input_size=256, resize="resize", interpolation="bilinear", mean=IMAGENET_MEAN, std=IMAGENET_STD,
+                           geometry="torchvision")
     notes = ["The authors test GANGen-Detection images at native size (no resize); batches here need one size, so "
              "every image is resized to 256 x 256 as in their other three test sets."]
     return Mapped(ModelConfig("npr-resnet", preprocess=pre, arch_args={"layers": layers}, name="npr"), mapped, notes)

@@ -17,7 +17,7 @@ from fakescope.models.config import ModelConfig, PreprocessConfig
 from fakescope.models.detectors.clip_probe import CLIP_MEAN, CLIP_STD
 
 from .backbones import clip_config_from_visual, describe_clip
-from .base import CROP_NOTES, Family, Mapped, Tensors, register_family, require
+from .base import Family, Mapped, Tensors, register_family, require
 
 
 def convert(state: Tensors, backbone: Tensors | None) -> Mapped:
@@ -39,10 +39,10 @@ def convert(state: Tensors, backbone: Tensors | None) -> Mapped:
             mapped[f"backbone.{k}"] = v
     mapped["binary_head.weight"], mapped["binary_head.bias"] = state["head.6.weight"], state["head.6.bias"]
     size = cfg["vision_cfg"]["image_size"]
-    pre = PreprocessConfig(input_size=size, resize="crop", interpolation="bicubic", mean=CLIP_MEAN, std=CLIP_STD)
+    pre = PreprocessConfig(input_size=size, resize="crop", interpolation="bicubic", mean=CLIP_MEAN, std=CLIP_STD, geometry="torchvision")
     notes = [f"Backbone: {describe_clip(cfg)}.",
              "The authors also report a ten-crop variant for their LDM-trained model; this model scores the centre crop.",
-             *CROP_NOTES]
+]
     args = {"clip_config": cfg, "nproj": nproj, "proj_dim": int(proj_dim)}
     return Mapped(ModelConfig("rine", preprocess=pre, arch_args=args, name="rine"), mapped, notes)
 

@@ -13,7 +13,7 @@ from fakescope.models.config import ModelConfig, PreprocessConfig
 from fakescope.models.detectors.clip_probe import CLIP_MEAN, CLIP_STD
 
 from .backbones import clip_config_from_visual, describe_clip
-from .base import CROP_NOTES, Family, Mapped, Tensors, register_family, require
+from .base import Family, Mapped, Tensors, register_family, require
 
 
 def convert(state: Tensors, backbone: Tensors | None) -> Mapped:
@@ -28,9 +28,9 @@ def convert(state: Tensors, backbone: Tensors | None) -> Mapped:
     mapped = {f"backbone.visual.{k}": v for k, v in backbone.items()}
     mapped["binary_head.weight"], mapped["binary_head.bias"] = w, state["bias"]
     size = cfg["vision_cfg"]["image_size"]
-    pre = PreprocessConfig(input_size=size, resize="crop", interpolation="bicubic", mean=CLIP_MEAN, std=CLIP_STD)
+    pre = PreprocessConfig(input_size=size, resize="crop", interpolation="bicubic", mean=CLIP_MEAN, std=CLIP_STD, geometry="torchvision")
     notes = [f"Backbone: {describe_clip(cfg)}.",
-             *CROP_NOTES]
+]
     return Mapped(ModelConfig("clip-probe", preprocess=pre, arch_args={"clip_config": cfg}, name="univfd"), mapped, notes)
 
 
