@@ -109,6 +109,39 @@ def test_univfd_real_head_parity(tmp_path: Path, images: list[Path]) -> None:
     check_parity("univfd (real head)", tmp_path / "univfd", reference, images)
 
 
+def test_backbone_by_open_clip_tag_from_the_offline_hub_cache(tmp_path: Path, images: list[Path], monkeypatch) -> None:
+    """`--backbone openai`: open_clip's registry names the hub repository, huggingface_hub finds it in its
+    cache (offline, as on this machine), fakescope reads it weights-only. The cache holds a small random
+    tower in place of OpenAI's (the architecture is read from the tensors)."""
+    import huggingface_hub.constants as hf_constants
+
+    from fakescope.convert import convert_checkpoint
+
+    repo = tmp_path / "hub" / "models--timm--vit_large_patch14_clip_224.openai"
+    snapshot = repo / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0" * 40)
+    head = torch.load(PUBLISHED / "univfd_fc_weights.pth", weights_only=True, map_location="cpu")
+    clip = H.clip_model(width=64, layers=2, patch=32, embed_dim=768, seed=9)
+    H.centre_clip_for_head(clip, head, images)
+    torch.save(clip.state_dict(), snapshot / "open_clip_pytorch_model.bin")
+    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", True)
+    out = convert_checkpoint("univfd", PUBLISHED / "univfd_fc_weights.pth", tmp_path / "univfd", backbone="openai")
+    card = json.loads((out / "config.json").read_text())["card"]["published"]
+    assert card["backbone"] == {"open_clip": "ViT-L-14-quickgelu", "pretrained": "openai",
+                                "architecture": card["backbone"]["architecture"]}
+    assert "NOT the ViT-L/14 architecture" in card["backbone"]["architecture"]  # honest about the stand-in
+    check_parity("univfd (backbone from the hub cache)", out,
+                 H.reference_scores(H.UnivFDReference(clip, head), H.clip_transform(), images), images)
+    (snapshot / "open_clip_pytorch_model.bin").unlink()  # not cached, offline: a one-line refusal, nothing built
+    from fakescope.errors import UserError
+
+    with pytest.raises(UserError, match="could not fetch"):
+        convert_checkpoint("univfd", PUBLISHED / "univfd_fc_weights.pth", tmp_path / "u2", backbone="openai")
+
+
 def test_rine_authors_layout_parity(tmp_path: Path, images: list[Path]) -> None:
     """A RINE head in the authors' layout (random, small) on a random open_clip tower."""
     from fakescope.convert import convert_checkpoint

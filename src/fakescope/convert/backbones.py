@@ -14,8 +14,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from fakescope.errors import UserError
 
 from .base import Tensors, read_checkpoint
@@ -47,16 +45,35 @@ def clip_visual_state(backbone: str | Path, arch: str = OPENAI_VIT_L14) -> tuple
 
 
 def _open_clip_pretrained(arch: str, tag: str) -> Tensors:
+    """Fetch a pretrained tower's weights file through open_clip's own registry (huggingface_hub under it:
+    its cache, HF_HOME and HF_HUB_OFFLINE apply) and read it like a local file (weights only). The file
+    is fetched before anything is built, so an offline machine answers at once."""
     import open_clip
 
     try:
-        model = open_clip.create_model(arch, pretrained=tag, device="cpu") if not tag.startswith("hf-hub:") \
-            else open_clip.create_model(tag, device="cpu")
-    except Exception as exc:  # noqa: BLE001 - offline, unknown tag, ...: one line for the user
-        raise UserError(f"--backbone {tag}: open_clip could not provide {arch} weights "
-                        f"({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}); "
+        if tag.startswith("hf-hub:"):
+            from huggingface_hub import hf_hub_download
+
+            repo = tag[len("hf-hub:"):]
+            try:
+                path = hf_hub_download(repo, "open_clip_model.safetensors")
+            except Exception:  # noqa: BLE001 - older repositories ship the .bin only
+                path = hf_hub_download(repo, "open_clip_pytorch_model.bin")
+        else:
+            cfg = open_clip.get_pretrained_cfg(arch, tag)
+            if not cfg:
+                tags = ", ".join(open_clip.list_pretrained_tags_by_model(arch))
+                raise UserError(f"--backbone {tag}: not a local file, nor an open_clip tag of {arch} ({tags})")
+            path = open_clip.download_pretrained(cfg, prefer_hf_hub=True)
+    except UserError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - offline, unknown repository, ...: one line for the user
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        raise UserError(f"--backbone {tag}: could not fetch the {arch} weights ({type(exc).__name__}: {first}); "
                         "pass a local weights file instead") from None
-    return {f"visual.{k}": v for k, v in model.visual.state_dict().items()}
+    if not path:
+        raise UserError(f"--backbone {tag}: open_clip found no weights file to fetch")
+    return read_checkpoint(path, "backbone")
 
 
 def clip_config_from_visual(visual: Tensors, quick_gelu: bool = True) -> dict[str, Any]:
@@ -86,7 +103,3 @@ def describe_clip(cfg: dict[str, Any]) -> str:
     return shape + (" (the ViT-L/14 architecture)" if same else " (NOT the ViT-L/14 architecture the authors used)")
 
 
-def check_state(state: Tensors) -> None:
-    bad = [k for k, v in state.items() if v.dtype not in (torch.float32, torch.float16, torch.bfloat16, torch.int64)]
-    if bad:
-        raise UserError(f"unexpected tensor types in the backbone: {bad[:3]}")
