@@ -4,8 +4,6 @@ strictly into the fakescope network, write model.safetensors + config.json + MOD
 from __future__ import annotations
 
 import shlex
-
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -28,7 +26,6 @@ def convert_checkpoint(family: str, checkpoint: str | Path, out: str | Path, bac
 
     from .backbones import clip_config_from_visual, clip_visual_state, describe_clip
 
-    t0 = time.time()
     fam = get_family(family)
     ckpt = Path(checkpoint)
     state = read_checkpoint(ckpt)
@@ -64,7 +61,6 @@ def convert_checkpoint(family: str, checkpoint: str | Path, out: str | Path, bac
     config.training = {"source": f"converted from the authors' {fam.name} checkpoint (not trained by fakescope)"}
     with torch.no_grad():
         save_model(net, config, out)
-    source["seconds"] = round(time.time() - t0, 2)
     atomic_write_text(Path(out) / CARD, model_card(fam, config, source, mapped.notes))
     return Path(out)
 
