@@ -21,6 +21,8 @@ EXAMPLES = {
     "timm": ("timm:resnet18", {}, 64),
     "npr": ("npr", {"widths": [16, 32], "depths": [1, 1]}, 64),
     "clip-probe": ("clip-probe", TINY_CLIP, None),
+    "npr-resnet": ("npr-resnet", {"layers": [1, 1]}, 64),
+    "rine": ("rine", {**TINY_CLIP, "nproj": 1, "proj_dim": 8}, None),
 }
 
 
@@ -30,11 +32,13 @@ def test_examples_cover_the_registry() -> None:
 
 def test_models_command_lists_every_detector() -> None:
     listed = run_cli_json("models", "--json")
-    names = {m["name"] for m in listed}
-    assert names == {"spectral", "cnn-small", "timm:<name>", "npr", "clip-probe"}
+    names = {m["name"] for m in listed if not m.get("convertible")}
+    assert names == {"spectral", "cnn-small", "timm:<name>", "npr", "clip-probe", "npr-resnet", "rine"}
     assert all(m["description"] for m in listed)
+    families = {m["name"] for m in listed if m.get("convertible")}  # published checkpoints `fakescope convert` reads
+    assert families == {"cnndetection", "npr", "univfd", "rine", "commfor"}
     human = run_cli("models").stdout
-    assert "timm:<name>" in human and "NPR" in human
+    assert "timm:<name>" in human and "NPR" in human and "licence: Apache-2.0" in human
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))

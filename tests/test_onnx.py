@@ -65,6 +65,8 @@ MODELS = {
     "npr": lambda request, tmp: untrained(tmp, "npr", {"widths": [16, 32], "depths": [1, 1]}, 64),
     "timm:resnet18": lambda request, tmp: untrained(tmp, "timm:resnet18", {}, 64),
     "clip-probe": lambda request, tmp: untrained(tmp, "clip-probe", TINY_CLIP, None),
+    "npr-resnet": lambda request, tmp: untrained(tmp, "npr-resnet", {"layers": [1, 1]}, 64),
+    "rine": lambda request, tmp: untrained(tmp, "rine", {**TINY_CLIP, "nproj": 1, "proj_dim": 8}, None),
 }
 
 

@@ -96,6 +96,22 @@ def center_crop(im: Image.Image, size: int) -> Image.Image:
     return im.crop((left, top, left + size, top + size))
 
 
+def center_crop_torchvision(im: Image.Image, size: int) -> Image.Image:
+    """torchvision's CenterCrop on a PIL image, pixel for pixel: smaller images are padded with black
+    (the extra pixel of an odd padding on the right/bottom), and the offset is int(round(margin / 2)),
+    Python's half-to-even rounding. Published detectors' test transforms use it."""
+    w, h = im.size
+    if w < size or h < size:
+        pw, ph = max(0, size - w), max(0, size - h)
+        canvas = Image.new("RGB", (w + pw, h + ph), (0, 0, 0))
+        canvas.paste(im, (pw // 2, ph // 2))
+        im, (w, h) = canvas, canvas.size
+        if (w, h) == (size, size):
+            return im
+    left, top = int(round((w - size) / 2.0)), int(round((h - size) / 2.0))
+    return im.crop((left, top, left + size, top + size))
+
+
 def pad_to(im: Image.Image, size: int) -> Image.Image:
     w, h = im.size
     if w >= size and h >= size:

@@ -9,7 +9,7 @@ import typer
 
 from .app import UsageProblem, app, emit_json, user_errors
 
-benchmark_app = typer.Typer(help="Benchmark protocols: cross-generator matrices and robustness to degradations.",
+benchmark_app = typer.Typer(help="Benchmark protocols: cross-generator matrices, robustness to degradations, re-tests of published detectors.",
                             no_args_is_help=True)
 app.add_typer(benchmark_app, name="benchmark")
 
@@ -85,4 +85,34 @@ def robustness(
                                           "progress": progress})
     doc = run(options)
     typer.echo(f"robustness: {len(doc['models'])} model(s) x {len(doc['conditions'])} condition(s); report {out}/report.html", err=True)
+    emit_json(doc)
+
+
+@benchmark_app.command("published")
+@user_errors
+def published(
+    models: list[str] = typer.Option(..., "--models", "--model", help="Converted model directory (or hf:OWNER/NAME); repeat for several."),
+    data: str = typer.Option(..., "--data", help="Test source."),
+    out: str = typer.Option(..., "--out", help="Output folder: retest.json/.csv/.md, report.html, raw and aligned evaluations per model."),
+    split: Optional[str] = typer.Option(None, "--split", help="Test split (default: test, else val, else the only split)."),
+    align: str = typer.Option("jpeg:96", "--align", help="Format alignment of the aligned column: jpeg:QUALITY or png."),
+    degrade: Optional[list[str]] = typer.Option(None, "--degrade", help="Conditions (default: genimage = GenImage Table 5's six)."),
+    max_samples: Optional[int] = typer.Option(None, "--max-samples", min=2, help="Uniform subset of N test images."),
+    batch_size: int = typer.Option(32, "--batch-size", min=1),
+    bootstrap: int = typer.Option(1000, "--bootstrap", min=0, help="Bootstrap resamples for the 95% intervals."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch CPU threads (default: torch's choice)."),
+    model_reports: bool = typer.Option(True, "--model-reports/--no-model-reports",
+                                       help="Also write each evaluation's own report.html with figures (slower)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+) -> None:
+    """Re-test published detectors: raw, format-aligned and degraded, one DDA-style table; prints retest.json."""
+    from fakescope.eval.retest import RetestOptions, retest
+
+    options = RetestOptions(models=list(models), data=data, out=out, align=align, degrade=list(degrade or ["genimage"]),
+                            evaluate={"split": split, "max_samples": max_samples, "batch_size": batch_size,
+                                      "bootstrap": bootstrap, "threads": threads, "progress": progress,
+                                      "report": model_reports})
+    doc = retest(options)
+    typer.echo(f"published re-test: {len(doc['models'])} model(s) x {len(doc['columns'])} column(s); "
+               f"table {out}/retest.md, report {out}/report.html", err=True)
     emit_json(doc)

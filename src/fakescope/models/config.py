@@ -26,6 +26,10 @@ RESIZE_POLICIES = {
 # Test-time views a config may ask for (implemented in models/tta.py; named here so configs are
 # checked without importing torch).
 TTA_VIEWS = ("hflip",)
+# How the resize/crop arithmetic rounds: fakescope's own, or torchvision's (Resize truncates the longer
+# side, CenterCrop rounds its offset half-to-even and pads small images with black) - the transforms
+# published detectors were tested with, kept exactly for converted models.
+GEOMETRIES = ("fakescope", "torchvision")
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos", "box")
 
 
@@ -45,10 +49,13 @@ class PreprocessConfig:
     mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
     decoder: str = "pillow-rgb8"  # fakescope.data.decode: EXIF transpose, alpha over white, 16->8 bit
+    geometry: str = "fakescope"  # GEOMETRIES; omitted from config.json when default (older readers keep working)
 
     def __post_init__(self) -> None:
         if self.resize not in RESIZE_POLICIES:
             raise UserError(f"resize policy {self.resize!r} not in {sorted(RESIZE_POLICIES)}")
+        if self.geometry not in GEOMETRIES:
+            raise UserError(f"geometry {self.geometry!r} not in {GEOMETRIES}")
         if self.interpolation not in INTERPOLATIONS:
             raise UserError(f"interpolation {self.interpolation!r} not in {INTERPOLATIONS}")
         if self.input_size < 8:
@@ -57,7 +64,8 @@ class PreprocessConfig:
         self.std = tuple(float(v) for v in self.std)  # type: ignore[assignment]
 
     def describe(self) -> str:
-        return f"{self.input_size}px, {self.resize} ({self.interpolation}), mean {list(self.mean)}, std {list(self.std)}"
+        how = "" if self.geometry == "fakescope" else f", {self.geometry} rounding"
+        return f"{self.input_size}px, {self.resize} ({self.interpolation}{how}), mean {list(self.mean)}, std {list(self.std)}"
 
 
 @dataclass
@@ -97,6 +105,8 @@ class ModelConfig:
         d = asdict(self)
         d["preprocess"]["mean"] = list(self.preprocess.mean)
         d["preprocess"]["std"] = list(self.preprocess.std)
+        if d["preprocess"]["geometry"] == "fakescope":
+            del d["preprocess"]["geometry"]
         return d
 
     def to_json(self) -> str:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from fakescope.imageops import center_crop, resample
+from fakescope.imageops import center_crop, center_crop_torchvision, resample
 
 from .config import PreprocessConfig
 
@@ -21,16 +21,22 @@ from .config import PreprocessConfig
 def geometry(im: Image.Image, pre: PreprocessConfig) -> Image.Image:
     """Apply the resize/crop policy deterministically (evaluation and inference)."""
     size = pre.input_size
+    tv = pre.geometry == "torchvision"
+    crop = center_crop_torchvision if tv else center_crop
     if pre.resize == "resize":
         return im if im.size == (size, size) else im.resize((size, size), resample(pre.interpolation))
     if pre.resize == "resize_crop":
         target = int(round(size / pre.crop_pct))
         w, h = im.size
         if min(w, h) != target:
-            scale = target / min(w, h)
-            im = im.resize((max(target, round(w * scale)), max(target, round(h * scale))), resample(pre.interpolation))
-        return center_crop(im, size)
-    return center_crop(im, size)  # "crop"
+            if tv:  # transforms.Resize(int): the shorter side becomes target, the longer one int(target * long / short)
+                new = (target, int(target * h / w)) if w <= h else (int(target * w / h), target)
+            else:
+                scale = target / min(w, h)
+                new = (max(target, round(w * scale)), max(target, round(h * scale)))
+            im = im.resize(new, resample(pre.interpolation))
+        return crop(im, size)
+    return crop(im, size)  # "crop"
 
 
 def prepare(im: Image.Image, pre: PreprocessConfig) -> np.ndarray:

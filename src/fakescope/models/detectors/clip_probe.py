@@ -37,16 +37,23 @@ def _clip_config(args: dict[str, Any]) -> dict[str, Any]:
     return cfg
 
 
+def build_clip_visual(clip_cfg: dict[str, Any]) -> nn.Module:
+    """open_clip's image tower alone (the text tower is never needed: building it for ViT-L/14
+    would cost 123 M parameters), frozen and in eval mode."""
+    from open_clip.model import _build_vision_tower
+
+    visual = _build_vision_tower(int(clip_cfg["embed_dim"]), dict(clip_cfg["vision_cfg"]),
+                                 quick_gelu=bool(clip_cfg.get("quick_gelu", False)))
+    for p in visual.parameters():
+        p.requires_grad_(False)
+    return visual.eval()
+
+
 class ClipProbe(nn.Module):
     def __init__(self, clip_cfg: dict[str, Any]) -> None:
         super().__init__()
-        import open_clip
-
         cfg = dict(clip_cfg)
-        clip = open_clip.CLIP(embed_dim=cfg["embed_dim"], vision_cfg=cfg["vision_cfg"], text_cfg=cfg["text_cfg"],
-                              quick_gelu=bool(cfg.get("quick_gelu", False)))
-        self.visual = clip.visual  # the text tower is not needed and is dropped here
-        del clip
+        self.visual = build_clip_visual(cfg)
         for p in self.visual.parameters():
             p.requires_grad_(False)
         self.visual.eval()
