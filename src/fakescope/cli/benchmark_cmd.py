@@ -64,7 +64,7 @@ def cross_generator(
 @benchmark_app.command("robustness")
 @user_errors
 def robustness(
-    model: list[str] = typer.Option(..., "--model", help="Model directory; repeat for several models."),
+    model: list[str] = typer.Option(..., "--model", help="Model directory or hf:OWNER/NAME[@REVISION]; repeat for several models."),
     data: str = typer.Option(..., "--data", help="Test source."),
     out: str = typer.Option(..., "--out", help="Output folder: robustness.json/.csv, report.html, one evaluation per model."),
     split: Optional[str] = typer.Option(None, "--split", help="Test split (default: test, else val, else the only split)."),
