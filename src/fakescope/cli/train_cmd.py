@@ -60,7 +60,7 @@ def train(
     balance: bool = typer.Option(False, "--balance", help="Weight the loss by inverse class frequency."),
     early_stopping: Optional[int] = typer.Option(None, "--early-stopping", min=1, help="Stop after N epochs without validation gain."),
     max_samples: Optional[int] = typer.Option(None, "--max-samples", min=2, help="Train on a random subset of N samples."),
-    pretrained: Optional[str] = typer.Option(None, "--pretrained", help="Local weights: a fakescope model directory (fine-tune it) or backbone weights (safetensors or timm/PyTorch)."),
+    pretrained: Optional[str] = typer.Option(None, "--pretrained", help="Start from: a fakescope model (DIR or hf:OWNER/NAME[@REV]: fine-tune it) or backbone weights: a local file (safetensors or timm/PyTorch), 'timm' (the timm architecture's default tag), timm:NAME.TAG, openclip, openclip:MODEL/TAG, or hf-hub:OWNER/NAME (timm or open_clip layout, as the model's backbone reads)."),
     arch_args: Optional[str] = typer.Option(None, "--arch-args", help='Architecture arguments as JSON, e.g. \'{"widths": [32, 64, 128]}\'.'),
     generator_loss_weight: float = typer.Option(1.0, "--generator-loss-weight", help="Weight of Task B's loss in --task both."),
     label_smoothing: float = typer.Option(0.0, "--label-smoothing", min=0.0, max=0.5),
