@@ -132,3 +132,22 @@ def test_fine_tune_a_hub_fakescope_model_and_refuse_what_is_not_cached(cache: di
     wrong = run_cli("train", "--model", "clip-probe", "--arch-args", json.dumps({"clip_config": TINY_CLIP_CFG}),
                     "--pretrained", "timm", "--out", tmp_path / "y", *TRAIN_FAST, env=env(cache))
     assert wrong.returncode == 2 and "clip-probe takes open_clip weights" in wrong.stderr
+
+
+def test_streamed_hub_dataset_trains_on_its_first_rows(tmp_path: Path) -> None:
+    """`--streaming` (Community Forensics' only sane mode) through the real `datasets` streaming reader,
+    offline on a local folder in the hub layout: the run reads the first N rows of each split."""
+    data = f"hf:{SHARED / 'tiny-genimage-sample'}"
+    proc = run_cli("train", "--data", data, "--streaming", "--max-samples", "40", "--model", "spectral", "--epochs", "1",
+                   "--out", tmp_path / "s", "--no-progress")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    doc = json.loads((tmp_path / "s" / "config.json").read_text())
+    described = doc["training"]["data"]
+    assert described["format"] == "hf-hub/hf-parquet" and doc["training"]["options"]["streaming"] is True
+    assert described["train"]["n"] == 40 and 0 < described["validation"]["n"] <= 40
+    import pyarrow.parquet as pq
+
+    first = pq.read_table(next((SHARED / "tiny-genimage-sample" / "data").glob("train-*.parquet")), columns=["label"])
+    assert described["train"]["fake"] == sum(first.column("label").to_pylist()[:40])  # exactly the first 40 rows
+    refused = run_cli("train", "--data", data, "--streaming", "--model", "spectral", "--out", tmp_path / "t")
+    assert refused.returncode == 2 and "needs --max-samples" in refused.stderr

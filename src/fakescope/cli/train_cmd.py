@@ -70,6 +70,7 @@ def train(
     name: Optional[str] = typer.Option(None, "--name", help="A name recorded in the model's config."),
     tta: Optional[list[str]] = typer.Option(None, "--tta", help="Test-time augmentation recorded in the config (repeatable; 'hflip': average with the mirror image)."),
     subset: Optional[str] = typer.Option(None, "--subset", help="Only samples of this subset (a GenImage subset, a Community Forensics generator pair)."),
+    streaming: bool = typer.Option(False, "--streaming", help="Stream hf: datasets instead of downloading them (needs --max-samples N: the first N rows of each split)."),
 ) -> None:
     """Train a detector; writes OUT/model.safetensors, config.json, train_log.jsonl and OUT/best/.
 
@@ -99,6 +100,7 @@ def train(
             early_stopping=early_stopping, max_samples=max_samples, pretrained=pretrained, arch_args=args,
             generator_loss_weight=generator_loss_weight, label_smoothing=label_smoothing,
             checkpoint_every=checkpoint_every, resume=resume, progress=progress, name=name, subset=subset, tta=list(tta or []),
+            streaming=streaming,
         )
     except (ValueError, TypeError) as exc:
         raise UsageProblem(str(exc)) from None

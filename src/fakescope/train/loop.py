@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from fakescope.data import FAKE, REAL, open_source
-from fakescope.data.filtered import only_subset
+from fakescope.data.filtered import first_samples, only_subset
 from fakescope.errors import UserError
 from fakescope.models import ModelConfig, create_model, default_preprocess, get_spec, save_model
 from fakescope.models.hub import is_hub_spec, resolve_model
@@ -56,9 +56,16 @@ class DataPlan:
     description: dict[str, Any]
 
 
+def _open(spec: str, opts: TrainOptions, **kw: Any) -> Any:
+    """A data source; with --streaming a hub dataset is streamed and cut to its first --max-samples rows."""
+    if not (opts.streaming and str(spec).startswith("hf:")):
+        return open_source(spec, **kw)
+    return first_samples(open_source(spec, streaming=True, **kw), int(opts.max_samples or 0))
+
+
 def plan_data(opts: TrainOptions) -> DataPlan:
     """Which samples train and which validate. Never the test split unless named explicitly."""
-    source = open_source(opts.data, format=opts.format)
+    source = _open(opts.data, opts, format=opts.format)
     if opts.subset is not None:
         source = only_subset(source, opts.subset)
     splits = source.splits()
@@ -67,7 +74,7 @@ def plan_data(opts: TrainOptions) -> DataPlan:
         raise UserError(f"{opts.data} has splits {splits}: choose the training split with --split")
     train_source = source.with_split(train_split)
     if opts.val_data is not None:
-        val_source = open_source(opts.val_data, split=opts.val_split)
+        val_source = _open(opts.val_data, opts, split=opts.val_split)
         if opts.subset is not None:
             val_source = only_subset(val_source, opts.subset)
         train_sel, val_sel = Selection(), Selection()
