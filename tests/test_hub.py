@@ -126,3 +126,20 @@ def test_unknown_or_foreign_hub_repositories_fail_in_one_line(hub_env: dict[str,
     assert "not a fakescope model" in foreign.stderr or "neither a fakescope model" in foreign.stderr
     malformed = run_cli("detect", "--model", "hf:acme", image, env=hub_env)
     assert malformed.returncode == 2 and "hf:OWNER/NAME[@REVISION]" in malformed.stderr
+
+
+def test_hub_ids_and_checkpoint_choice() -> None:
+    from fakescope.errors import UserError
+    from fakescope.models.hub import HubSpec, parse_hub_spec, pick_checkpoint, resolve_model
+
+    assert parse_hub_spec("hf:OwensLab/commfor-model-224") == HubSpec("OwensLab/commfor-model-224", None)
+    assert parse_hub_spec("hf:a/b@v1.0") == HubSpec("a/b", "v1.0")
+    assert str(parse_hub_spec("hf:a/b@0123abc")) == "hf:a/b@0123abc"
+    for bad in ("hf:", "hf:a", "hf:a/b/c", "hf:a/b@", "hf:/b"):
+        with pytest.raises(UserError):
+            parse_hub_spec(bad)
+    assert resolve_model("runs/model") == Path("runs/model")  # a local path is returned as given
+    # safetensors first (no unpickling); two candidates of the preferred kind are ambiguous
+    assert pick_checkpoint(["README.md", "config.json", "model.safetensors", "pytorch_model.bin"]) == "model.safetensors"
+    assert pick_checkpoint(["ckpt/model_2class_trainable.pth", "README.md"]) == "ckpt/model_2class_trainable.pth"
+    assert pick_checkpoint(["a.pth", "b.pth"]) is None and pick_checkpoint(["README.md"]) is None

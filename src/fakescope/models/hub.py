@@ -23,6 +23,8 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,18 +81,27 @@ def resolve_model(spec: str | os.PathLike[str]) -> Path:
     return _resolve_hub(parse_hub_spec(str(spec)))
 
 
-def _snapshot(spec: HubSpec, patterns: list[str]) -> Path:
-    from huggingface_hub import snapshot_download
+@contextmanager
+def _hub_errors(spec: HubSpec) -> Iterator[None]:
+    """huggingface_hub's errors (not cached while offline, no such repository or revision, no access)
+    as one line naming the model id."""
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
     try:
-        return Path(snapshot_download(spec.repo_id, revision=spec.revision, allow_patterns=patterns,
-                                      library_name="fakescope"))
+        yield
     except LocalEntryNotFoundError as exc:
         raise UserError(f"{spec}: not in the local hub cache and the hub cannot be reached "
                         f"(HF_HUB_OFFLINE={os.environ.get('HF_HUB_OFFLINE', '0')}): {str(exc).splitlines()[0]}") from None
     except HfHubHTTPError as exc:
         raise UserError(f"{spec}: {str(exc).splitlines()[0]}") from None
+
+
+def _snapshot(spec: HubSpec, patterns: list[str]) -> Path:
+    from huggingface_hub import snapshot_download
+
+    with _hub_errors(spec):
+        return Path(snapshot_download(spec.repo_id, revision=spec.revision, allow_patterns=patterns,
+                                      library_name="fakescope"))
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -162,7 +173,8 @@ def _convert_repo(spec: HubSpec, snapshot: Path) -> Path:
         weights = [f for f in files if f.endswith(CHECKPOINT_SUFFIXES)]
         raise UserError(f"{spec}: cannot tell which checkpoint of the {family} repository to convert "
                         f"({', '.join(weights) or 'no weights file'})")
-    checkpoint = Path(hf_hub_download(spec.repo_id, name, revision=snapshot.name, library_name="fakescope"))
+    with _hub_errors(spec):
+        checkpoint = Path(hf_hub_download(spec.repo_id, name, revision=snapshot.name, library_name="fakescope"))
     sha = file_sha256(checkpoint)
     out = fakescope_cache() / "hub" / spec.repo_id.replace("/", "--") / f"{snapshot.name}-{sha[:12]}"
     if (out / CONFIG).is_file() and (out / WEIGHTS).is_file():
