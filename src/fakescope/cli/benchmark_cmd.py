@@ -35,6 +35,7 @@ def cross_generator(
     max_samples: Optional[int] = typer.Option(None, "--max-samples", min=2, help="Train each detector on at most N samples."),
     arch_args: Optional[str] = typer.Option(None, "--arch-args", help="Architecture arguments as JSON."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda (training)."),
+    pretrained: Optional[str] = typer.Option(None, "--pretrained", help="Start every detector from these weights (as train --pretrained: timm, timm:NAME.TAG, hf-hub:ID, a file)."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch CPU threads (default: torch's choice)."),
     retrain: bool = typer.Option(False, "--retrain", help="Retrain detectors already trained in OUT/models by the same run."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
@@ -49,7 +50,7 @@ def cross_generator(
     except ValueError as exc:
         raise UsageProblem(f"--arch-args is not JSON: {exc}") from None
     train = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "image_size": image_size, "resize": resize, "seed": seed,
-             "max_samples": max_samples, "arch_args": args, "device": device}
+             "max_samples": max_samples, "arch_args": args, "device": device, "pretrained": pretrained}
     options = CrossGenOptions(data=data, model=model, out=out, format=format, train_split=train_split, test_split=test_split,
                               test_fraction=test_fraction, subsets=list(subset) if subset else None,
                               min_test_per_class=min_test_per_class, train={k: v for k, v in train.items() if v is not None},
@@ -64,7 +65,7 @@ def cross_generator(
 @benchmark_app.command("robustness")
 @user_errors
 def robustness(
-    model: list[str] = typer.Option(..., "--model", help="Model directory; repeat for several models."),
+    model: list[str] = typer.Option(..., "--model", help="Model directory or hf:OWNER/NAME[@REVISION]; repeat for several models."),
     data: str = typer.Option(..., "--data", help="Test source."),
     out: str = typer.Option(..., "--out", help="Output folder: robustness.json/.csv, report.html, one evaluation per model."),
     split: Optional[str] = typer.Option(None, "--split", help="Test split (default: test, else val, else the only split)."),

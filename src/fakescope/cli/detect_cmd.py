@@ -22,7 +22,7 @@ T = TypeVar("T")
 @user_errors
 def detect(
     paths: List[str] = typer.Argument(..., help="Image files, folders, globs, datasets (.parquet, hf:NAME) or - (paths on stdin)."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model directory (default: the shipped model, or $FAKESCOPE_MODEL)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model directory or hf:OWNER/NAME[@REVISION] (default: the shipped model, or $FAKESCOPE_MODEL)."),
     format: Optional[str] = typer.Option(None, "--format", "-f", help="table (default), json, jsonl (one line per image, streamed) or csv."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout (ray: the parquet folder)."),
     explain: Optional[str] = typer.Option(None, "--explain", help="Write a Grad-CAM overlay (and spectrum view) per image into this folder."),

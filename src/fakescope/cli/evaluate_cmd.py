@@ -14,7 +14,7 @@ from .app import UsageProblem, app, emit_json, user_errors
 def evaluate(
     data: str = typer.Option(..., "--data", help="Test source (folder, parquet, manifest, hf:...)."),
     out: str = typer.Option(..., "--out", help="Output folder: metrics.json, predictions, report.html, figures/."),
-    model: Optional[str] = typer.Option(None, "--model", help="Model directory (default: the shipped default model)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model directory or hf:OWNER/NAME[@REVISION] (default: the shipped default model)."),
     split: Optional[str] = typer.Option(None, "--split", help="Test split (default: test, else val/validation, else the only split)."),
     format: Optional[str] = typer.Option(None, "--format", help="Force the data format."),
     degrade: Optional[list[str]] = typer.Option(
@@ -53,7 +53,7 @@ def evaluate(
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise UsageProblem(f"--threshold {threshold} is not a probability in [0, 1]")
     views = None if tta is None else [v for v in tta if v != "none"]  # checked by the model config
-    if model is not None and not (Path(model) / "config.json").is_file():
+    if model is not None and not model.startswith("hf:") and not (Path(model) / "config.json").is_file():
         raise UsageProblem(f"{model} is not a model directory (no config.json)")
     paths = [data]
     if dedup_against:  # SOURCE[:SPLIT]: the path is what precedes a trailing split name

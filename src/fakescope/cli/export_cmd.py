@@ -15,7 +15,7 @@ app.add_typer(export_app, name="export")
 @export_app.command("onnx")
 @user_errors
 def onnx(
-    model: str = typer.Option(..., "--model", "-m", help="Model directory (model.safetensors + config.json)."),
+    model: str = typer.Option(..., "--model", "-m", help="Model directory (model.safetensors + config.json) or hf:OWNER/NAME[@REVISION]."),
     out: Optional[str] = typer.Option(None, "--out", "-o", help="Output .onnx file (default: MODEL/model.onnx, which --backend onnx uses)."),
     opset: Optional[int] = typer.Option(None, "--opset", help="ONNX opset (default: the exporter's)."),
     check: bool = typer.Option(True, "--check/--no-check", help="Compare onnxruntime with torch on a batch before writing."),
@@ -28,5 +28,7 @@ def onnx(
     from pathlib import Path
 
     from fakescope.detect.onnx_export import ONNX_FILE, export_onnx
+    from fakescope.models.hub import resolve_model
 
-    emit_json(export_onnx(model, out or Path(model) / ONNX_FILE, opset=opset, check=check))
+    directory = resolve_model(model)
+    emit_json(export_onnx(directory, out or Path(directory) / ONNX_FILE, opset=opset, check=check))

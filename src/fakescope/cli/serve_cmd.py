@@ -35,7 +35,7 @@ def _bind(host: str, port: int) -> socket.socket:
 @app.command("serve")
 @user_errors
 def serve(
-    model: Optional[str] = typer.Option(None, "--model", help="Model directory (default: the shipped default model)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model directory or hf:OWNER/NAME[@REVISION] (default: the shipped default model)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (0.0.0.0 exposes the service)."),
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="TCP port (0: any free port)."),
     backend: str = typer.Option("torch", "--backend", help="Inference backend: torch or onnx."),

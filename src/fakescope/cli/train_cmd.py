@@ -60,7 +60,7 @@ def train(
     balance: bool = typer.Option(False, "--balance", help="Weight the loss by inverse class frequency."),
     early_stopping: Optional[int] = typer.Option(None, "--early-stopping", min=1, help="Stop after N epochs without validation gain."),
     max_samples: Optional[int] = typer.Option(None, "--max-samples", min=2, help="Train on a random subset of N samples."),
-    pretrained: Optional[str] = typer.Option(None, "--pretrained", help="Local weights: a fakescope model directory (fine-tune it) or backbone weights (safetensors or timm/PyTorch)."),
+    pretrained: Optional[str] = typer.Option(None, "--pretrained", help="Start from: a fakescope model (DIR or hf:OWNER/NAME[@REV]: fine-tune it) or backbone weights: a local file (safetensors or timm/PyTorch), 'timm' (the timm architecture's default tag), timm:NAME.TAG, openclip, openclip:MODEL/TAG, or hf-hub:OWNER/NAME (timm or open_clip layout, as the model's backbone reads)."),
     arch_args: Optional[str] = typer.Option(None, "--arch-args", help='Architecture arguments as JSON, e.g. \'{"widths": [32, 64, 128]}\'.'),
     generator_loss_weight: float = typer.Option(1.0, "--generator-loss-weight", help="Weight of Task B's loss in --task both."),
     label_smoothing: float = typer.Option(0.0, "--label-smoothing", min=0.0, max=0.5),
@@ -70,6 +70,7 @@ def train(
     name: Optional[str] = typer.Option(None, "--name", help="A name recorded in the model's config."),
     tta: Optional[list[str]] = typer.Option(None, "--tta", help="Test-time augmentation recorded in the config (repeatable; 'hflip': average with the mirror image)."),
     subset: Optional[str] = typer.Option(None, "--subset", help="Only samples of this subset (a GenImage subset, a Community Forensics generator pair)."),
+    streaming: bool = typer.Option(False, "--streaming", help="Stream hf: datasets instead of downloading them (needs --max-samples N: the first N rows of each split)."),
 ) -> None:
     """Train a detector; writes OUT/model.safetensors, config.json, train_log.jsonl and OUT/best/.
 
@@ -99,6 +100,7 @@ def train(
             early_stopping=early_stopping, max_samples=max_samples, pretrained=pretrained, arch_args=args,
             generator_loss_weight=generator_loss_weight, label_smoothing=label_smoothing,
             checkpoint_every=checkpoint_every, resume=resume, progress=progress, name=name, subset=subset, tta=list(tta or []),
+            streaming=streaming,
         )
     except (ValueError, TypeError) as exc:
         raise UsageProblem(str(exc)) from None

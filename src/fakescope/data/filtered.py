@@ -7,6 +7,7 @@ on one subset never records the fingerprint of the whole dataset.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -52,3 +53,39 @@ class FilteredSource(DataSource):
 def only_subset(source: DataSource, subset: str) -> FilteredSource:
     """`source` restricted to the samples whose `subset` field is `subset`."""
     return FilteredSource(source, SubsetFilter(subset))
+
+
+class HeadSource(DataSource):
+    """`base`, reading only the first `n` samples of each split: a bounded window on a stream.
+
+    A streamed hub dataset (Community Forensics: hundreds of GB) has no size to plan a run over;
+    the window makes one pass cheap and is part of the fingerprint, like a subset.
+    """
+
+    def __init__(self, base: DataSource, n: int) -> None:
+        super().__init__(base.spec, base.selected_split)
+        self.base = base
+        self.n = int(n)
+        self.format = base.format
+
+    def splits(self) -> list[str]:
+        return self.base.splits()
+
+    def count(self, split: str) -> int | None:
+        known = self.base.count(split)
+        return self.n if known is None else min(known, self.n)
+
+    def _iter_split(self, split: str) -> Iterator[Sample]:
+        return itertools.islice(self.base._iter_split(split), self.n)
+
+    def _fingerprint_parts(self, split: str) -> Iterator[str]:
+        yield from self.base._fingerprint_parts(split)
+        yield f"first={self.n}"
+
+    def __repr__(self) -> str:
+        return f"<HeadSource first {self.n} of {self.base!r}>"
+
+
+def first_samples(source: DataSource, n: int) -> HeadSource:
+    """`source` cut to the first `n` samples of each split (in the source's own order)."""
+    return HeadSource(source, n)

@@ -20,6 +20,7 @@ import numpy as np
 
 from fakescope.inference import Backend, Scored, TorchBackend, score_items
 from fakescope.models import ModelConfig, load_model, read_config
+from fakescope.models.hub import resolve_model
 from fakescope.models.io import CONFIG
 
 from .inputs import ImageInput, describe_input, load_input
@@ -28,10 +29,11 @@ DEFAULT_TOP_K = 5
 
 
 def default_model_dir() -> Path:
-    """The model shipped inside the package (`fakescope/weights/default`), or FAKESCOPE_MODEL if set."""
+    """The model shipped inside the package (`fakescope/weights/default`), or FAKESCOPE_MODEL if set
+    (a directory or a hub id, hf:OWNER/NAME[@REVISION])."""
     override = os.environ.get("FAKESCOPE_MODEL")
     if override:
-        return Path(override)
+        return resolve_model(override)
     return Path(__file__).resolve().parents[1] / "weights" / "default"
 
 
@@ -83,8 +85,9 @@ class Detector:
     @classmethod
     def load(cls, model_dir: str | os.PathLike[str] | None = None, *, backend: str = "torch", device: str = "cpu",
              threads: int | None = None) -> "Detector":
-        """Load a model directory (model.safetensors + config.json); None loads the shipped default."""
-        directory = Path(model_dir) if model_dir is not None else default_model_dir()
+        """Load a model directory (model.safetensors + config.json) or a hub model (hf:OWNER/NAME[@REVISION]);
+        None loads the shipped default."""
+        directory = resolve_model(model_dir) if model_dir is not None else default_model_dir()
         factory = _backend_factory(backend)  # an unknown backend fails before any loading
         if not (directory / CONFIG).is_file():
             if model_dir is not None:

@@ -74,13 +74,14 @@ def _model(opts: EvalOptions):
     from fakescope.inference import TorchBackend
     from fakescope.models import load_model
     from fakescope.models.config import check_tta
+    from fakescope.models.hub import resolve_model
     from fakescope.models.io import WEIGHTS, file_sha256
 
     if opts.threads:
         import torch
 
         torch.set_num_threads(opts.threads)
-    model_dir = Path(opts.model) if opts.model else default_model_dir()
+    model_dir = resolve_model(opts.model) if opts.model else default_model_dir()
     if not (model_dir / "config.json").is_file():
         what = "the shipped default model" if opts.model is None else "a model directory"
         raise FileNotFoundError(f"{model_dir} is not {what} (no config.json); pass --model DIR")
@@ -231,7 +232,7 @@ def _results(opts: EvalOptions, config: Any, model_dir: Path, sha: str, source: 
     generators_present = {g for g, y in zip(gens, labels) if y == 1 and g is not None}
     doc: dict[str, Any] = {
         "fakescope_evaluation": 1,
-        "model": {"dir": str(model_dir), "name": config.name or model_dir.name, "architecture": config.architecture,
+        "model": {"dir": str(model_dir), "spec": opts.model, "name": config.name or model_dir.name, "architecture": config.architecture,
                   "task": config.task, "weights_sha256": sha, "preprocess": config.to_dict()["preprocess"],
                   "preprocess_description": config.preprocess.describe(), "threshold": config.threshold,
                   "tta": list(config.tta), "generators": vocab},

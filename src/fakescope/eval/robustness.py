@@ -40,7 +40,10 @@ def _names(models: list[str]) -> list[str]:
     def safe(text: str) -> str:
         return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "model"
 
-    paths = [Path(m).resolve() for m in models]
+    from fakescope.models.hub import is_hub_spec
+
+    # hf:OWNER/NAME[@REV] is named like the folder OWNER/NAME[@REV], never resolved against the cwd
+    paths = [Path(m.partition(":")[2]) if is_hub_spec(m) else Path(m).resolve() for m in models]
     bases = [safe(p.name) for p in paths]
     if len(set(bases)) < len(bases):
         bases = [safe(f"{p.parent.name}_{p.name}") for p in paths]

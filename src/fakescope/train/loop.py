@@ -23,10 +23,11 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from fakescope.data import FAKE, REAL, open_source
-from fakescope.data.filtered import only_subset
+from fakescope.data.filtered import first_samples, only_subset
 from fakescope.errors import UserError
 from fakescope.models import ModelConfig, create_model, default_preprocess, get_spec, save_model
-from fakescope.models.io import is_model_dir, warm_start
+from fakescope.models.hub import is_hub_spec, resolve_model
+from fakescope.models.io import is_model_dir, read_config, warm_start
 from fakescope.models.net import fake_probability, generator_probabilities
 from fakescope.models.preprocess import prepare, to_input
 from fakescope.utils.atomic import append_jsonl, atomic_write_json, atomic_write_text
@@ -55,9 +56,16 @@ class DataPlan:
     description: dict[str, Any]
 
 
+def _open(spec: str, opts: TrainOptions, **kw: Any) -> Any:
+    """A data source; with --streaming a hub dataset is streamed and cut to its first --max-samples rows."""
+    if not (opts.streaming and str(spec).startswith("hf:")):
+        return open_source(spec, **kw)
+    return first_samples(open_source(spec, streaming=True, **kw), int(opts.max_samples or 0))
+
+
 def plan_data(opts: TrainOptions) -> DataPlan:
     """Which samples train and which validate. Never the test split unless named explicitly."""
-    source = open_source(opts.data, format=opts.format)
+    source = _open(opts.data, opts, format=opts.format)
     if opts.subset is not None:
         source = only_subset(source, opts.subset)
     splits = source.splits()
@@ -66,7 +74,7 @@ def plan_data(opts: TrainOptions) -> DataPlan:
         raise UserError(f"{opts.data} has splits {splits}: choose the training split with --split")
     train_source = source.with_split(train_split)
     if opts.val_data is not None:
-        val_source = open_source(opts.val_data, split=opts.val_split)
+        val_source = _open(opts.val_data, opts, split=opts.val_split)
         if opts.subset is not None:
             val_source = only_subset(val_source, opts.subset)
         train_sel, val_sel = Selection(), Selection()
@@ -189,14 +197,12 @@ def _train(opts: TrainOptions, device: torch.device, ctx: D.DistContext) -> Path
     config = ModelConfig(architecture=opts.model, task=opts.task, preprocess=pre, arch_args=opts.arch_args,
                          generators=vocab, name=opts.name, tta=opts.tta)
     model = create_model(config)
-    if opts.pretrained and is_model_dir(opts.pretrained):  # a fakescope model directory: fine-tune it
-        say(f"initialised from {opts.pretrained}: {warm_start(model, config, opts.pretrained)}")
-    elif opts.pretrained:
-        loader_fn = getattr(model.backbone, "load_pretrained", None)
-        if loader_fn is None:
-            raise UserError(f"{opts.model} cannot load --pretrained weights")
-        info = loader_fn(opts.pretrained)
-        say(f"pretrained weights {opts.pretrained}: {info}")
+    if opts.pretrained:  # rank 0 first, so a download happens once; the others then read the cache
+        if not ctx.is_main:
+            D.barrier(ctx)
+        config.training = {"pretrained": _initialise(model, config, opts, say)}
+        if ctx.is_main:
+            D.barrier(ctx)
     say(f"train: {plan.description['train']}  validation: {plan.description['validation']}")
 
     eval_tf = lambda im, rng: prepare(im, pre)  # noqa: E731
@@ -382,6 +388,23 @@ def _short(metrics: dict[str, Any]) -> str:
     return ", ".join(parts) or "n/a"
 
 
+def _initialise(model: torch.nn.Module, config: ModelConfig, opts: TrainOptions, say: Any) -> dict[str, Any]:
+    """Start from --pretrained: a fakescope model (a directory or hf:OWNER/NAME) is fine-tuned whole;
+    anything else is backbone weights the backbone resolves (a file, timm/open_clip names, hf-hub: ids)."""
+    spec = str(opts.pretrained)
+    local = resolve_model(spec) if is_hub_spec(spec) else Path(spec)
+    if is_model_dir(local):
+        say(f"initialised from {spec}: {warm_start(model, config, local)}")
+        cfg = read_config(local)
+        return {"spec": spec, "model_dir": str(local), "weights_sha256": cfg.card.get("weights_sha256")}
+    loader_fn = getattr(model.backbone, "load_pretrained", None)
+    if loader_fn is None:
+        raise UserError(f"{opts.model} cannot load --pretrained weights")
+    info = loader_fn(spec)
+    say(f"pretrained weights {spec}: {info}")
+    return {"spec": spec, **info}
+
+
 def _write_model(directory: Path, model: torch.nn.Module, config: ModelConfig, opts: TrainOptions, plan: DataPlan,
                  val_metrics: dict[str, Any], epoch: int, t_start: float, images_per_s: float | None,
                  ctx: D.DistContext) -> None:
@@ -395,6 +418,7 @@ def _write_model(directory: Path, model: torch.nn.Module, config: ModelConfig, o
         "seconds": round(time.time() - t_start, 1),
         "train_images_per_s": round(images_per_s, 1) if images_per_s else None,
         "environment": environment_record(),
+        "pretrained": config.training.get("pretrained"),  # set by _initialise: what the weights started from
     }
     save_model(model, config, directory)
 

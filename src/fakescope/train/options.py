@@ -89,6 +89,9 @@ class TrainOptions:
     # Train and validate only on samples whose `subset` is this (a GenImage subset, a Community
     # Forensics generator pair): the cross-generator protocol's one-detector-per-subset runs.
     subset: str | None = None
+    # Stream hub datasets (`hf:`) instead of downloading them; with --max-samples N the run reads the
+    # first N rows of each split (a stream has no size to plan a uniform subset over).
+    streaming: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.augment, dict):
@@ -101,6 +104,9 @@ class TrainOptions:
             raise UserError("val_fraction must be between 0 and 1")
         if self.max_samples is not None and self.max_samples < 2:
             raise UserError("max_samples must be at least 2")
+        if self.streaming and (self.max_samples is None or not str(self.data).startswith("hf:")):
+            raise UserError("--streaming reads a hub dataset (hf:OWNER/NAME) and needs --max-samples N: "
+                            "the run reads the first N rows of each split")
         self.tta = check_tta(self.tta, "--tta")
 
     def resolved(self, train_defaults: dict[str, Any]) -> "TrainOptions":
@@ -117,6 +123,8 @@ class TrainOptions:
         ident = {k: d[k] for k in _IDENTITY}
         if self.subset is not None:  # only when set: checkpoints written before the option existed still resume
             ident["subset"] = self.subset
+        if self.streaming:
+            ident["streaming"] = True
         return ident
 
     def identity_hash(self) -> str:

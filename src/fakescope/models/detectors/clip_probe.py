@@ -2,7 +2,8 @@
 
 The CLIP image tower is built with open_clip from a named config (`ViT-L-14-quickgelu` for the
 OpenAI ViT-L/14 the paper uses) or an explicit config dict (tests use a tiny random one). Its
-weights come from a local file the user provides (`--pretrained PATH`); the tower stays frozen and
+weights come from a local file (`--pretrained PATH`) or through open_clip (`--pretrained openclip`
+for the OpenAI weights, `openclip:MODEL/TAG`, `hf-hub:OWNER/NAME`); the tower stays frozen and
 in eval mode, only the heads train. The saved model directory holds the tower too, so it is
 self-contained.
 """
@@ -17,6 +18,7 @@ from torch import nn
 
 from ..config import ModelConfig, PreprocessConfig
 from ..registry import register_detector
+from ..pretrained import TIMM_PREFIX, is_named, local_file_record, openclip_visual_state
 from ..weights import load_matching, read_state_dict
 from fakescope.errors import UserError
 
@@ -50,8 +52,10 @@ def build_clip_visual(clip_cfg: dict[str, Any]) -> nn.Module:
 
 
 class ClipProbe(nn.Module):
-    def __init__(self, clip_cfg: dict[str, Any]) -> None:
+    def __init__(self, clip_cfg: dict[str, Any], clip_model: str = DEFAULT_CLIP) -> None:
         super().__init__()
+        self.clip_model = clip_model  # the open_clip name `--pretrained openclip` loads weights for
+
         cfg = dict(clip_cfg)
         self.visual = build_clip_visual(cfg)
         for p in self.visual.parameters():
@@ -64,11 +68,17 @@ class ClipProbe(nn.Module):
         self.visual.eval()  # frozen features: no dropout, fixed norms, whatever the loop asks
         return self
 
-    def load_pretrained(self, path: str | Path) -> dict[str, int]:
-        """Load CLIP weights: a full open_clip/OpenAI checkpoint (visual.* keys) or a visual-only one."""
-        state = read_state_dict(path)
-        visual = {k.removeprefix("visual."): v for k, v in state.items() if k.startswith("visual.")}
-        return load_matching(self.visual, visual or state, str(path))
+    def load_pretrained(self, spec: str | Path) -> dict[str, Any]:
+        """CLIP weights: a local file (a full open_clip/OpenAI checkpoint with visual.* keys, or a visual-only
+        one) or a name open_clip resolves (openclip, openclip:MODEL/TAG, hf-hub:OWNER/NAME)."""
+        if isinstance(spec, str) and is_named(spec):
+            if spec.startswith(TIMM_PREFIX):
+                raise UserError(f"--pretrained {spec}: clip-probe takes open_clip weights (openclip, openclip:MODEL/TAG, hf-hub:ID)")
+            visual, record = openclip_visual_state(spec, self.clip_model)
+        else:
+            state, record = read_state_dict(spec), local_file_record(spec)
+            visual = {k.removeprefix("visual."): v for k, v in state.items() if k.startswith("visual.")} or state
+        return {**load_matching(self.visual, visual, str(spec)), "source": record}
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
@@ -84,9 +94,9 @@ def _preprocess(architecture: str, args: dict[str, Any]) -> PreprocessConfig:
 
 @register_detector(
     "clip-probe",
-    "UnivFD (Ojha et al. CVPR 2023): linear probe on frozen open_clip image features (local CLIP weights)",
+    "UnivFD (Ojha et al. CVPR 2023): linear probe on frozen open_clip image features (--pretrained openclip|PATH)",
     preprocess=_preprocess,
     train_defaults={"lr": 1e-3, "batch_size": 64},
 )
 def build(config: ModelConfig) -> nn.Module:
-    return ClipProbe(_clip_config(config.arch_args))
+    return ClipProbe(_clip_config(config.arch_args), config.arch_args.get("clip_model", DEFAULT_CLIP))

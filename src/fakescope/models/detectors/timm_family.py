@@ -1,8 +1,9 @@
 """`timm:<name>`: any timm backbone (resnet50 is GenImage's main baseline), random init or local weights.
 
 The preprocessing is derived from timm's own pretrained config for that architecture (input size,
-interpolation, crop_pct, mean/std), never retyped. Weights come only from a local file the user
-names (`--pretrained PATH`, safetensors or timm/PyTorch state dicts): nothing is downloaded.
+interpolation, crop_pct, mean/std), never retyped. Pretrained weights come from a local file
+(`--pretrained PATH`, safetensors or timm/PyTorch state dicts) or a name timm resolves through the
+hub (`--pretrained timm`, `timm:NAME.TAG`, `hf-hub:OWNER/NAME`; see models/pretrained.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from torch import nn
 
 from ..config import ModelConfig, PreprocessConfig
 from ..registry import register_detector
+from ..pretrained import is_named, local_file_record, timm_state
 from ..weights import load_matching, read_state_dict
 
 
@@ -27,11 +29,17 @@ class TimmBackbone(nn.Module):
         super().__init__()
         import timm
 
+        self.name = name
         self.model = timm.create_model(name, pretrained=False, num_classes=0, drop_rate=drop_rate)
         self.num_features = int(self.model.num_features)
 
-    def load_pretrained(self, path: str | Path) -> dict[str, int]:
-        return load_matching(self.model, read_state_dict(path), str(path))
+    def load_pretrained(self, spec: str | Path) -> dict[str, Any]:
+        """Local weights (a file) or a name timm resolves: timm, timm:NAME.TAG, hf-hub:OWNER/NAME."""
+        if isinstance(spec, str) and is_named(spec):
+            state, record = timm_state(spec, self.name)
+        else:
+            state, record = read_state_dict(spec), local_file_record(spec)
+        return {**load_matching(self.model, state, str(spec)), "source": record}
 
     @property
     def cam_target(self) -> nn.Module | None:
@@ -64,7 +72,7 @@ def _preprocess(architecture: str, args: dict[str, Any]) -> PreprocessConfig:
 
 @register_detector(
     "timm",
-    "any timm backbone by name, e.g. timm:resnet50 (GenImage's baseline); --pretrained PATH for local weights",
+    "any timm backbone by name, e.g. timm:resnet50 (GenImage's baseline); --pretrained timm|timm:NAME.TAG|hf-hub:ID|PATH",
     preprocess=_preprocess,
     family=True,
     train_defaults={"lr": 1e-4, "batch_size": 32, "weight_decay": 0.05},
