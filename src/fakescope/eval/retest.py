@@ -59,10 +59,12 @@ def retest(opts: RetestOptions) -> dict[str, Any]:
     rows: dict[str, dict[str, Any]] = {}
     columns: list[str] = []
     first: dict[str, Any] | None = None
+    alignment: dict[str, Any] = {}
     for name, model in zip(names, models):
         raw = evaluate(replace(base, model=model, out=str(Path(opts.out) / name / "raw"), degrade=list(opts.degrade)))
         aligned = evaluate(replace(base, model=model, out=str(Path(opts.out) / name / "aligned"), align_format=opts.align))
         first = first or raw
+        alignment = alignment or aligned["protocol"]["alignment"]
         cells = {RAW: raw["conditions"]["clean"]["overall"], f"aligned {opts.align}": aligned["conditions"]["clean"]["overall"]}
         cells.update({c: raw["conditions"][c]["overall"] for c in raw["conditions"] if c != "clean"})
         columns = list(cells)
@@ -80,7 +82,7 @@ def retest(opts: RetestOptions) -> dict[str, Any]:
         "n_images": first["conditions"]["clean"]["overall"]["n"],
         "columns": columns,
         "conditions": first["protocol"]["conditions"],
-        "alignment": {"spec": opts.align, "operation": _alignment_operation(Path(opts.out) / names[0] / "aligned")},
+        "alignment": {"spec": opts.align, "operation": str(alignment.get("operation"))},
         "models": rows,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "options": asdict(opts),
@@ -102,13 +104,6 @@ def _identity(model_doc: dict[str, Any], model_dir: str) -> dict[str, Any]:
     return {"architecture": model_doc.get("architecture"), "weights_sha256": model_doc.get("weights_sha256"),
             "family": published.get("family"), "source_sha256": published.get("sha256"),
             "backbone": (published.get("backbone") or {}).get("architecture")}
-
-
-def _alignment_operation(aligned_dir: Path) -> str:
-    import json
-
-    doc = json.loads((aligned_dir / "metrics.json").read_text(encoding="utf-8"))
-    return str(doc["protocol"]["alignment"].get("operation"))
 
 
 def _cell(c: dict[str, Any]) -> str:

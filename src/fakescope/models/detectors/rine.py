@@ -9,6 +9,7 @@ binary head `DetectorNet` adds; everything else lives here under the authors' mo
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import torch
@@ -17,6 +18,10 @@ from torch import nn
 from ..config import ModelConfig, PreprocessConfig
 from ..registry import register_detector
 from .clip_probe import CLIP_MEAN, CLIP_STD, _clip_config, build_clip_visual
+
+# The block tokens are read with forward hooks (as the authors do), which every forward on a module
+# sees: two threads scoring with one model at once would mix their tokens, so hooked passes take turns.
+_HOOKED_PASS = threading.Lock()
 
 
 def _mlp(first_in: int, dim: int, n: int) -> nn.Sequential:
@@ -50,13 +55,14 @@ class Rine(nn.Module):
         """(N, blocks, width): the CLS token of every block's ln_2 output."""
         outputs: list[torch.Tensor] = []
         norms = [m for name, m in self.visual.named_modules() if name.endswith("ln_2")]
-        handles = [m.register_forward_hook(lambda _m, _i, out: outputs.append(out)) for m in norms]
-        try:
-            with torch.no_grad():
-                self.visual(x)
-        finally:
-            for h in handles:
-                h.remove()
+        with _HOOKED_PASS:
+            handles = [m.register_forward_hook(lambda _m, _i, out: outputs.append(out)) for m in norms]
+            try:
+                with torch.no_grad():
+                    self.visual(x)
+            finally:
+                for h in handles:
+                    h.remove()
         batch_first = getattr(getattr(self.visual, "transformer", None), "batch_first", True)
         cls = [o[:, 0, :] if batch_first else o[0] for o in outputs]
         return torch.stack(cls, dim=1).float()
