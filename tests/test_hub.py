@@ -130,7 +130,8 @@ def test_unknown_or_foreign_hub_repositories_fail_in_one_line(hub_env: dict[str,
 
 def test_hub_ids_and_checkpoint_choice() -> None:
     from fakescope.errors import UserError
-    from fakescope.models.hub import HubSpec, parse_hub_spec, pick_checkpoint, resolve_model
+    from fakescope.convert import checkpoint_in_repo
+    from fakescope.models.hub import HubSpec, parse_hub_spec, resolve_model
 
     assert parse_hub_spec("hf:OwensLab/commfor-model-224") == HubSpec("OwensLab/commfor-model-224", None)
     assert parse_hub_spec("hf:a/b@v1.0") == HubSpec("a/b", "v1.0")
@@ -139,7 +140,9 @@ def test_hub_ids_and_checkpoint_choice() -> None:
         with pytest.raises(UserError):
             parse_hub_spec(bad)
     assert resolve_model("runs/model") == Path("runs/model")  # a local path is returned as given
-    # safetensors first (no unpickling); two candidates of the preferred kind are ambiguous
-    assert pick_checkpoint(["README.md", "config.json", "model.safetensors", "pytorch_model.bin"]) == "model.safetensors"
-    assert pick_checkpoint(["ckpt/model_2class_trainable.pth", "README.md"]) == "ckpt/model_2class_trainable.pth"
-    assert pick_checkpoint(["a.pth", "b.pth"]) is None and pick_checkpoint(["README.md"]) is None
+    # the hub picks the file by the family's own names; the one model.safetensors of a mixin repository;
+    # two unnamed candidates are ambiguous
+    assert checkpoint_in_repo(["README.md", "config.json", "model.safetensors", "pytorch_model.bin"], "commfor") == "model.safetensors"
+    assert checkpoint_in_repo(["ckpt/model_2class_trainable.pth", "README.md"], "rine") == "ckpt/model_2class_trainable.pth"
+    assert checkpoint_in_repo(["weights/NPR.pth", "weights/other.pth"], "npr") == "weights/NPR.pth"
+    assert checkpoint_in_repo(["a.pth", "b.pth"], "npr") is None and checkpoint_in_repo(["README.md"], "npr") is None

@@ -26,7 +26,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from fakescope.errors import UserError
@@ -39,7 +39,7 @@ HUB_PREFIX = "hf:"
 FAKESCOPE_FILES = [CONFIG, WEIGHTS, "MODEL_CARD.md", "README.md", "ood.safetensors", "*.onnx", "*.onnx.json"]
 # Files that describe a repository without being weights: enough to recognise its family.
 DESCRIPTION_FILES = ["*.json", "*.md", "*.txt", "*.yaml", "*.yml"]
-# Weight files fakescope.convert may read, in order of preference (safetensors needs no unpickling).
+# Weight files fakescope.convert may read (named when a repository's checkpoint cannot be chosen).
 CHECKPOINT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin", ".ckpt")
 REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -142,23 +142,12 @@ def _repo_files(spec: HubSpec, snapshot: Path) -> list[str]:
     return sorted(p.relative_to(snapshot).as_posix() for p in snapshot.rglob("*") if p.is_file())
 
 
-def pick_checkpoint(files: list[str]) -> str | None:
-    """The one weights file to convert: the preferred format; None when there is none or the choice is ambiguous."""
-    for suffix in CHECKPOINT_SUFFIXES:
-        found = [f for f in files if f.endswith(suffix) and not f.startswith(".")]
-        if len(found) == 1:
-            return found[0]
-        if found:
-            return None
-    return None
-
-
 def _convert_repo(spec: HubSpec, snapshot: Path) -> Path:
     from huggingface_hub import hf_hub_download
 
     files = _repo_files(spec, snapshot)
     try:
-        from fakescope.convert import convert_checkpoint, family_of_repo
+        from fakescope.convert import checkpoint_in_repo, convert_checkpoint, family_of_repo, get_family
     except ImportError:
         raise UserError(f"{spec} is not a fakescope model (no fakescope config.json); conversion of published "
                         "repositories needs fakescope.convert, which this installation lacks") from None
@@ -168,22 +157,33 @@ def _convert_repo(spec: HubSpec, snapshot: Path) -> Path:
     if family is None:
         raise UserError(f"{spec} is neither a fakescope model (model.safetensors + fakescope config.json) nor a "
                         f"published detector fakescope.convert knows; its files: {', '.join(files[:12]) or 'none'}")
-    name = pick_checkpoint(files)
+    # fakescope.convert knows each family's file names (fc_weights.pth, NPR.pth, model.safetensors, ...)
+    name = checkpoint_in_repo(files, family)
     if name is None:
         weights = [f for f in files if f.endswith(CHECKPOINT_SUFFIXES)]
         raise UserError(f"{spec}: cannot tell which checkpoint of the {family} repository to convert "
                         f"({', '.join(weights) or 'no weights file'})")
+    needs = get_family(family).backbone
+    if needs:
+        # A head-only release: the backbone (CLIP ViT-L/14, ~1.7 GB) is not in the repository, and which
+        # weights to put under the head is the user's choice to record, so it is made locally, once.
+        raise UserError(f"{spec} holds a {family} head only ({name}), which needs a backbone ({needs}): download "
+                        f"{name} and convert it locally: fakescope convert {family} {PurePosixPath(name).name} "
+                        f"--out DIR --backbone PATH|openai, then use --model DIR")
     with _hub_errors(spec):
         checkpoint = Path(hf_hub_download(spec.repo_id, name, revision=snapshot.name, library_name="fakescope"))
     sha = file_sha256(checkpoint)
     out = fakescope_cache() / "hub" / spec.repo_id.replace("/", "--") / f"{snapshot.name}-{sha[:12]}"
     if (out / CONFIG).is_file() and (out / WEIGHTS).is_file():
-        return out
+        return out  # converted before: the same repository, commit and checkpoint bytes
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        convert_checkpoint(family, checkpoint, work)
-        _record_source(work, spec, snapshot.name, name, sha, family)
+        try:
+            convert_checkpoint(family, checkpoint, work)
+        except UserError as exc:  # name the hub file, not only its path inside the cache
+            raise UserError(f"{spec} ({name}): {exc}") from None
+        _record_source(work, out, spec, snapshot.name, name, sha, family)
         try:
             os.replace(work, out)  # atomic: a crash leaves no half-converted model behind
         except OSError:
@@ -201,17 +201,29 @@ def _read_text(path: Path) -> str | None:
         return None
 
 
-def _record_source(directory: Path, spec: HubSpec, commit: str, file: str, sha: str, family: str) -> None:
-    """Say in the converted config where it came from (repository, commit, file, checksum)."""
+def _record_source(directory: Path, final: Path, spec: HubSpec, commit: str, file: str, sha: str, family: str) -> None:
+    """Say in the converted config and MODEL_CARD.md where it came from (repository, commit, file, checksum)."""
     from fakescope.utils.atomic import atomic_write_text
 
     from .io import read_config
 
     config = read_config(directory)
-    config.card["hub_source"] = {"repo_id": spec.repo_id, "revision": spec.revision or "main", "commit": commit,
-                                 "file": file, "sha256": sha, "family": family}
+    source = {"repo_id": spec.repo_id, "revision": spec.revision or "main", "commit": commit,
+              "file": file, "sha256": sha, "family": family}
+    config.card["hub_source"] = source
+    published = config.card.get("published")
+    if isinstance(published, dict) and isinstance(published.get("command"), str):
+        # the conversion ran in a temporary folder renamed to `final`: record the folder that exists
+        published["command"] = published["command"].replace(str(directory), str(final))
     atomic_write_text(directory / CONFIG, config.to_json())
+    card = directory / "MODEL_CARD.md"
+    if card.is_file():
+        text = card.read_text(encoding="utf-8").replace(str(directory), str(final))
+        line = (f"- Hub: `{spec}`, commit `{commit}`, file `{file}` (SHA-256 `{sha}`), converted on load by "
+                "fakescope.models.hub\n")
+        text = text.replace("## Source\n", "## Source\n" + line, 1)
+        atomic_write_text(card, text)
 
 
 __all__ = ["HUB_PREFIX", "HubSpec", "fakescope_cache", "is_fakescope_config", "is_hub_spec", "parse_hub_spec",
-           "pick_checkpoint", "resolve_model"]
+           "resolve_model"]
