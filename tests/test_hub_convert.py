@@ -131,6 +131,6 @@ def test_head_only_family_asks_for_a_local_conversion(hub: dict, offline_here: N
     with pytest.raises(UserError) as info:
         resolve_model(f"hf:{UNIVFD}")
     message = str(info.value)
-    assert "\n" not in message and "fc_weights.pth" in message
+    assert "\n" not in message and f"hf download {UNIVFD} pretrained_weights/fc_weights.pth" in message
     assert "fakescope convert univfd fc_weights.pth --out DIR --backbone" in message
     assert converted(hub, UNIVFD) == []

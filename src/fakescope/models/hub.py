@@ -12,6 +12,10 @@ the revision (`refs/<revision>` or a commit hash) is used. Two kinds of reposito
 - a published detector in its authors' layout (a family `fakescope.convert` knows): the checkpoint is
   downloaded and converted once into `$FAKESCOPE_CACHE/hub/OWNER--NAME/<commit>-<sha12>/`, keyed by
   repository, resolved commit and the checkpoint's SHA-256, so a new upload is a new directory.
+  The family's own file names choose the checkpoint (`fakescope.convert.checkpoint_in_repo`), and only
+  that file is downloaded. Head-only families (UnivFD, RINE: a head for CLIP ViT-L/14) are refused
+  with the local `fakescope convert ... --backbone` command to run instead: the backbone is not in
+  their repositories.
 Nothing from a repository is ever executed: no remote code, and checkpoints other than safetensors
 are read by fakescope.convert with `torch.load(weights_only=True)` only.
 """
@@ -168,8 +172,8 @@ def _convert_repo(spec: HubSpec, snapshot: Path) -> Path:
         # A head-only release: the backbone (CLIP ViT-L/14, ~1.7 GB) is not in the repository, and which
         # weights to put under the head is the user's choice to record, so it is made locally, once.
         raise UserError(f"{spec} holds a {family} head only ({name}), which needs a backbone ({needs}): download "
-                        f"{name} and convert it locally: fakescope convert {family} {PurePosixPath(name).name} "
-                        f"--out DIR --backbone PATH|openai, then use --model DIR")
+                        f"it (hf download {spec.repo_id} {name}) and convert it locally: fakescope convert {family} "
+                        f"{PurePosixPath(name).name} --out DIR --backbone PATH|openai, then use --model DIR")
     with _hub_errors(spec):
         checkpoint = Path(hf_hub_download(spec.repo_id, name, revision=snapshot.name, library_name="fakescope"))
     sha = file_sha256(checkpoint)
