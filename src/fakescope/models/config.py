@@ -74,6 +74,10 @@ class ModelConfig:
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     card: dict[str, Any] = field(default_factory=dict)
+    # What the model was trained on and its OOD threshold (models/domain.py, models/ood.py), and the
+    # thresholds for stated error rates (models/operating.py); written by training and `calibrate`.
+    domain: dict[str, Any] = field(default_factory=dict)
+    operating_point: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:

@@ -28,7 +28,10 @@ class DetectorNet(nn.Module):
         return self._heads(x)
 
     def _heads(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        feats = self.backbone.forward_features(x)
+        return self.heads_from_features(self.backbone.forward_features(x))
+
+    def heads_from_features(self, feats: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The heads on penultimate features (models/features.py reads both for the OOD score)."""
         out: dict[str, torch.Tensor] = {}
         if self.binary_head is not None:
             out["binary"] = self.binary_head(feats).squeeze(1)

@@ -1,0 +1,32 @@
+"""A model's penultimate features beside its outputs, for every registered detector.
+
+Every detector's backbone exposes `forward_features(x) -> (N, D)` (the registry's contract), and
+`DetectorNet` puts its heads on exactly that vector: for the CNNs it is the pooled last stage, for
+timm and CLIP the pre-logit embedding, for `spectral` its standardised feature vector. The OOD
+score (models/ood.py) is fitted and applied on it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .net import DetectorNet, fake_probability, generator_probabilities
+
+
+@torch.inference_mode()
+def embed(net: DetectorNet, x: torch.Tensor) -> dict[str, np.ndarray | None]:
+    """Features, the logit the OOD energy uses, P(fake) and generator probabilities for one batch.
+
+    Features and logits are of the image as given (no test-time views); the scores come from the
+    network's forward, so a model with test-time views scores exactly as `detect` does.
+    """
+    net.eval()
+    feats = net.backbone.forward_features(x)
+    plain = net.heads_from_features(feats)
+    out = net(x) if net.config.tta else plain
+    logit = plain["binary"] if "binary" in plain else plain["generator"]
+    gen = generator_probabilities(out)
+    return {"features": feats.float().cpu().numpy(), "logits": logit.float().cpu().numpy(),
+            "scores": fake_probability(out).cpu().numpy().astype(np.float64),
+            "generators": gen.cpu().numpy() if gen is not None else None}
