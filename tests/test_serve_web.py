@@ -92,7 +92,9 @@ def test_upload_verdict_explanation_and_errors(playwright_browser, server: Serve
     page.set_input_files("#file-input", str(image))
     card = card_for(page, image.name)
     expect(card).to_have_attribute("data-state", "done", timeout=60_000)
-    assert card.locator(".verdict-label").text_content() == expected["label"]
+    assert card.locator(".verdict-label").text_content() == expected["verdict"]
+    assert card.locator(".reason").text_content() == expected["reason"]
+    assert card.get_attribute("data-label") == expected["label"]
     assert card.locator(".score-value").text_content() == f"{expected['score'] * 100:.1f}%"
     assert float(card.locator(".score-value").get_attribute("data-score")) == pytest.approx(expected["score"], abs=1e-12)
     assert card.locator(".meta").text_content().startswith(f"{expected['width']}×{expected['height']}")
@@ -133,7 +135,7 @@ def test_upload_verdict_explanation_and_errors(playwright_browser, server: Serve
     page.dispatch_event("#dropzone", "drop", {"dataTransfer": transfer})
     drop_card = card_for(page, dropped.name)
     expect(drop_card).to_have_attribute("data-state", "done", timeout=60_000)
-    assert drop_card.locator(".verdict-label").text_content() == api_result(server, dropped.name, dropped.read_bytes())["label"]
+    assert drop_card.locator(".verdict-label").text_content() == api_result(server, dropped.name, dropped.read_bytes())["verdict"]
     expect(drop_card).to_have_attribute("data-explained", "true", timeout=60_000)  # the toggle is still on
 
     # 5. a hostile file name is shown as text, never parsed as HTML

@@ -45,14 +45,16 @@ class Detector:
         if model_dir is not None and pipeline is not None:
             raise ValueError("give a model directory or a pipeline file, not both")
         _backend_factory(backend)  # an unknown backend fails before any loading
+        from_env = ""
         if model_dir is None and pipeline is None:
             model_dir = os.environ.get("FAKESCOPE_MODEL") or None
             pipeline = os.environ.get("FAKESCOPE_PIPELINE") or None
+            from_env = "FAKESCOPE_MODEL=" if model_dir else ""
         options = {"backend": backend, "device": device, "threads": threads, "watermarks": watermarks}
         if model_dir is not None:
             directory = Path(model_dir)
             if not (directory / CONFIG).is_file():
-                raise FileNotFoundError(f"{directory} is not a model directory (no {CONFIG})")
+                raise FileNotFoundError(f"{from_env}{directory} is not a model directory (no {CONFIG})")
             return cls(Pipeline.load(spec=single_model_spec(directory), **options))
         if pipeline is not None and not Path(pipeline).is_file():
             raise FileNotFoundError(f"pipeline file {pipeline} not found")
@@ -128,7 +130,9 @@ class Detector:
         return results[0] if single else results
 
     def __repr__(self) -> str:
-        return f"Detector(pipeline {self.pipeline.name!r}, models {[m.name_version for m in self.pipeline.models]})"
+        models = ", ".join(f"{m.name_version} ({m.config.architecture}, {m.config.preprocess.input_size}px)"
+                           for m in self.pipeline.models)
+        return f"Detector(pipeline {self.pipeline.name!r}: {models})"
 
 
 __all__ = ["Detector"]

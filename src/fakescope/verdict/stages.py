@@ -106,7 +106,7 @@ class ModelsStage(Stage):
             path = resolve_model_path(spec, base)
             if not (path / "config.json").is_file():
                 if isinstance(entry, dict) and entry.get("if_missing") == "skip":
-                    self.skipped.append({"model": spec, "why": f"not installed ({path} has no config.json)"})
+                    self.skipped.append({"model": spec, "why": "not installed"})
                     continue
                 raise UserError(f"pipeline model {spec!r}: {path} is not a model directory (no config.json)")
             self.models.append(GuardedModel.load(path, backend=backend, device=device, threads=threads))
