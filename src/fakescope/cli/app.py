@@ -66,7 +66,8 @@ def _root(
     """Detect AI-generated images and attribute them to their generator."""
 
 
-COMMAND_MODULES = ("data_cmd", "models_cmd", "train_cmd", "detect_cmd", "export_cmd", "evaluate_cmd", "benchmark_cmd", "serve_cmd")
+COMMAND_MODULES = ("data_cmd", "models_cmd", "train_cmd", "detect_cmd", "export_cmd", "evaluate_cmd", "benchmark_cmd", "serve_cmd",
+                   "inspect_cmd")
 
 
 def build_app() -> typer.Typer:
