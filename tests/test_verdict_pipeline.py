@@ -185,7 +185,7 @@ def test_pipeline_files_are_checked(tmp_path: Path, calibrated: Path) -> None:
         load({"stages": []})
     with pytest.raises(UserError, match="not a valid pipeline file"):
         load("{not json")
-    with pytest.raises(UserError, match="'gone' .* is not a model directory"):
+    with pytest.raises(UserError, match="'gone': .*/gone is not a model directory"):
         load({"stages": [{"stage": "models", "models": [{"model": "gone"}]}, {"stage": "fallback"}]})
     skipping = load({"stages": [{"stage": "models", "models": [{"model": "gone", "if_missing": "skip"},
                                                                 {"model": str(calibrated)}]}, {"stage": "fallback"}]})

@@ -18,7 +18,6 @@ from .cases import Answer, Case
 
 DECISIVE = ("fake", "real")
 EVIDENCE_VERDICTS = {"ai-generated": "generated", "ai-edited": "AI-edited"}
-CONCLUSIVE_CLAIMS = ("generated", "ai-edited")
 CAPTURE_CLAIMS = ("captured",)
 
 
@@ -35,11 +34,14 @@ def describe_model(model: Any) -> dict[str, Any]:
 
 
 def evidence_source(evidence: Any) -> str:
-    """The source of the first conclusive item (c2pa, xmp, comfyui, ...)."""
-    for item in evidence.items:
-        if item.get("claim") in CONCLUSIVE_CLAIMS:
-            return str(item.get("source") or "metadata")
-    return "metadata"
+    """The source of the item that decided the evidence verdict (c2pa, iptc, comfyui, ...): the
+    strongest conclusive item, ranked as fakescope.provenance ranks them for its reason."""
+    from fakescope.provenance.record import SOURCE_RANK, is_conclusive
+
+    wanted = "generated" if evidence.verdict == "ai-generated" else "ai-edited"
+    deciding = [i for i in evidence.items if is_conclusive(i) and i["claim"] == wanted]
+    deciding.sort(key=lambda i: SOURCE_RANK.index(i["source"]) if i["source"] in SOURCE_RANK else len(SOURCE_RANK))
+    return str(deciding[0]["source"]) if deciding else "metadata"
 
 
 def evidence_answer(evidence: Any) -> Answer | None:
