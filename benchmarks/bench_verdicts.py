@@ -34,7 +34,7 @@ SHARED = Path(os.environ.get("FAKESCOPE_SHARED_DATA", REPO.parent / "shared" / "
 # name -> (spec, split); None: every split
 SOURCES: dict[str, tuple[str, str | None]] = {
     "cifake-parquet test (de-duplicated)": ("cifake-parquet", "test"),
-    "native-pool test": ("native-pool", "test"),
+    "native-pool test": ("native-pool/manifest.csv", "test"),
     "genimage-tree": ("genimage-tree", None),
     "tiny-genimage-sample": ("tiny-genimage-sample", None),
     "commfor-sample": ("commfor-sample", None),

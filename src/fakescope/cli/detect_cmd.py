@@ -30,7 +30,7 @@ def detect(
     explain: Optional[str] = typer.Option(None, "--explain", help="Write a Grad-CAM overlay (and spectrum view) per image into this folder."),
     backend: str = typer.Option("torch", "--backend", help="torch or onnx (onnxruntime; exported on first use)."),
     batch_size: int = typer.Option(64, "--batch-size", help="Images per model call."),
-    threshold: Optional[float] = typer.Option(None, "--threshold", help="P(fake) at or above which an image is 'fake' (default: the model's)."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="P(fake) at or above which the raw `label` is 'fake' (default: the model's); verdicts follow each model's operating point."),
     recursive: bool = typer.Option(False, "--recursive", "-r", help="Descend into subfolders (and let ** in globs match folders)."),
     split: Optional[str] = typer.Option(None, "--split", help="For dataset inputs: only this split."),
     top_k: int = typer.Option(3, "--top-k", help="Generators listed per image (attribution models)."),
