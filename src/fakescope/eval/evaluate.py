@@ -169,8 +169,10 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
         bar.close()
     score_seconds = time.time() - t_score
 
+    # The verdict pass (eval/verdicts.py) reads the same images again when the model has OOD statistics.
+    again = lambda: entries(source, PassCounts(), cutoff=cutoff, exclude_hashes=exclude)  # noqa: E731
     doc = _results(opts, config, model_dir, sha, source, split, fingerprint, conditions, alignment, threshold,
-                   counts, dedup, log, done, score_seconds, environment_record(), out)
+                   counts, dedup, log, done, score_seconds, environment_record(), out, again)
     doc["protocol"]["timing"]["seconds_total"] = round(time.time() - t0, 2)
     atomic_write_json(out / "metrics.json", doc)
     shutil.rmtree(partial, ignore_errors=True)
@@ -187,10 +189,14 @@ def _expected(source: DataSource, split: str, max_samples: int | None) -> int | 
 def _results(opts: EvalOptions, config: Any, model_dir: Path, sha: str, source: DataSource, split: str, fingerprint: str,
              conditions: list[Condition], alignment: Alignment | None, threshold: float, counts: PassCounts,
              dedup: dict[str, Any], log: RowLog, done: set[str], score_seconds: float, env: dict[str, Any],
-             out: Path) -> dict[str, Any]:
+             out: Path, again: Any = None) -> dict[str, Any]:
+    from .verdicts import add_verdicts
+
     names = [c.name for c in conditions]
     vocab = list(config.generators) if config.has_generator else []
     table = read_log(log.path, predictions_schema(names, bool(vocab)))
+    table, verdicts = add_verdicts(model_dir, table, stream=again or (lambda: []), alignment=alignment,
+                                   n_resamples=opts.bootstrap, device=opts.device, tta=opts.tta)
     pred_path = write_predictions(table, out, opts.predictions_format)
     col = lambda name: table.column(name).to_pylist()  # noqa: E731
     labels_all = np.asarray([-1 if v is None else v for v in col("label")], dtype=np.int64)
@@ -268,6 +274,7 @@ def _results(opts: EvalOptions, config: Any, model_dir: Path, sha: str, source: 
         },
         "conditions": results,
         "attribution": results["clean"].get("attribution"),
+        "verdicts": verdicts,
         "calibration": {"condition": "clean", **expected_calibration_error(labels[clean_ok], scores["clean"][clean_ok])},
         "published": evaluation_references(opts.data, source.format, generators_present, bool(results["clean"]["per_family"]),
                                            names),

@@ -17,7 +17,7 @@ import io
 import json
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,7 +34,7 @@ from .domain import describe_data
 from .features import embed
 from .io import CONFIG, file_sha256, load_model
 from .ood import OOD_FILE, OOD_METHODS, OodModel
-from .operating import choose_operating_point
+from .operating import choose_operating_point, rates_at
 from .preprocess import prepare, to_input
 
 OOD_QUANTILE = 0.995
@@ -178,12 +178,18 @@ def calibrate_model(model_dir: str | os.PathLike[str], *, fit: Iterable[Sample],
     for name in OOD_METHODS:
         models[name] = OodModel.fit(name, ff, fy, fl)
         measured[name] = {ref: separation(models[name], val_obs, obs) for ref, obs in ref_obs.items()}
-    chosen = models[ood_method] if ood_method in models else OodModel.fit(ood_method, ff, fy, fl)
+    # Saved first and read back, so the threshold is taken with exactly the statistics judged with.
+    ood_path = (models[ood_method] if ood_method in models else OodModel.fit(ood_method, ff, fy, fl)).save(directory / OOD_FILE)
+    chosen = OodModel.load(ood_path)
     val_ood = chosen.score(vf, vl)
     threshold = float(np.quantile(val_ood, ood_quantile))
 
     op = choose_operating_point(vy, vs, fpr, fnr, fitted_on=about_validation.get("description", "validation data"))
-    ood_path = chosen.save(directory / OOD_FILE)
+    inside = val_ood <= threshold  # what the model will answer on these images once the OOD check is on
+    with_ood = rates_at(vy[inside], vs[inside], op["fake_at"], op["real_below"])
+    op["validation_with_ood_check"] = {"coverage": with_ood["coverage"] * float(inside.mean()),
+                                       "accuracy_answered": with_ood["accuracy_answered"],
+                                       "out_of_domain": float(1.0 - inside.mean())}
     ood_record = {"method": chosen.method, "description": OOD_METHODS[chosen.method].description,
                   "threshold": threshold, "quantile": ood_quantile, "file": OOD_FILE,
                   "sha256": file_sha256(ood_path), "features": int(vf.shape[1]),
@@ -210,7 +216,3 @@ def write_records(model_dir: Path, domain: dict[str, Any] | None, operating_poin
     if operating_point is not None:
         doc["operating_point"] = operating_point
     atomic_write_text(path, json.dumps(doc, indent=2, default=str) + "\n")
-
-
-def iter_selected(samples: Iterable[Sample], keep: Callable[[Sample], bool]) -> Iterator[Sample]:
-    return (s for s in samples if keep(s))

@@ -146,18 +146,21 @@ class GuardedModel:
                                               f"the image could not be prepared for the model: {errors[i]}", self.name_version))
                 continue
             k = where[i]
-            results.append(self._decide(float(scores[k]), None if gens is None else gens[k],
-                                        None if ood is None else float(ood[k]), im, fact))
+            fact = {"width": im.width, "height": im.height, **fact}
+            results.append(self.decision(float(scores[k]), fact, None if ood is None else float(ood[k]),
+                                         None if gens is None else gens[k]))
         return results
 
-    def _decide(self, score: float, gen_probs: np.ndarray | None, ood: float | None, im: Image.Image,
-                fact: dict[str, Any]) -> ModelJudgement:
+    def decision(self, score: float, fact: dict[str, Any], ood: float | None = None,
+                 gen_probs: np.ndarray | None = None) -> ModelJudgement:
+        """The judgement for an already computed score (and OOD score): domain check, then operating point.
+
+        `evaluate` uses it on its own scores; without an OOD score only the size/format check applies."""
         gens = None
         if gen_probs is not None:
             order = np.argsort(-gen_probs)[:TOP_K]
             gens = [{"label": self.config.generators[j], "score": float(gen_probs[j])} for j in order]
-        width, height = fact.get("width", im.width), fact.get("height", im.height)
-        check = check_image(self.domain, width, height, fact.get("format"))
+        check = check_image(self.domain, fact.get("width"), fact.get("height"), fact.get("format"))
         judged = lambda decision, inside, reason: ModelJudgement(decision, score, gens, ood, inside, reason,  # noqa: E731
                                                                  self.name_version)
         if not check.inside:
