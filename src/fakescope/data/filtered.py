@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .sample import DataSource, Sample
+from .sample import FAKE, DataSource, Sample
 
 
 @dataclass(frozen=True)
@@ -26,10 +26,24 @@ class SubsetFilter:
         return f"subset={self.subset}"
 
 
+@dataclass(frozen=True)
+class LeaveOutFilter:
+    """Keeps every sample except the fakes of `subset`: leave-one-generator-out training keeps all
+    reals (whatever subset they are filed under) and every other generator's fakes."""
+
+    subset: str
+
+    def __call__(self, sample: Sample) -> bool:
+        return not (sample.label == FAKE and sample.subset == self.subset)
+
+    def describe(self) -> str:
+        return f"without-fakes-of={self.subset}"
+
+
 class FilteredSource(DataSource):
     """`base`, keeping only the samples `keep` accepts. Splits are the base's splits."""
 
-    def __init__(self, base: DataSource, keep: SubsetFilter) -> None:
+    def __init__(self, base: DataSource, keep: SubsetFilter | LeaveOutFilter) -> None:
         super().__init__(base.spec, base.selected_split)
         self.base = base
         self.keep = keep
@@ -52,3 +66,8 @@ class FilteredSource(DataSource):
 def only_subset(source: DataSource, subset: str) -> FilteredSource:
     """`source` restricted to the samples whose `subset` field is `subset`."""
     return FilteredSource(source, SubsetFilter(subset))
+
+
+def leave_out(source: DataSource, subset: str) -> FilteredSource:
+    """`source` without the fakes whose `subset` field is `subset` (reals all kept)."""
+    return FilteredSource(source, LeaveOutFilter(subset))

@@ -23,6 +23,7 @@ import numpy as np
 from fakescope.inference import Backend, Scored, TorchBackend, score_items
 from fakescope.models import ModelConfig, load_model, read_config
 from fakescope.models.io import CONFIG
+from fakescope.models.shipped import resolve_model_dir
 
 from .inputs import ImageInput, describe_input, load_input
 
@@ -85,8 +86,9 @@ class ModelDetector:
     @classmethod
     def load(cls, model_dir: str | os.PathLike[str] | None = None, *, backend: str = "torch", device: str = "cpu",
              threads: int | None = None) -> "ModelDetector":
-        """Load a model directory (model.safetensors + config.json); None loads the shipped default."""
-        directory = Path(model_dir) if model_dir is not None else default_model_dir()
+        """Load a model directory (model.safetensors + config.json) or a shipped model by name
+        ("default", "native": `fakescope models`); None loads the shipped default."""
+        directory = resolve_model_dir(model_dir) if model_dir is not None else default_model_dir()
         factory = _backend_factory(backend)  # an unknown backend fails before any loading
         if not (directory / CONFIG).is_file():
             if model_dir is not None:

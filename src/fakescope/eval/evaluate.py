@@ -75,12 +75,13 @@ def _model(opts: EvalOptions):
     from fakescope.models import load_model
     from fakescope.models.config import check_tta
     from fakescope.models.io import WEIGHTS, file_sha256
+    from fakescope.models.shipped import resolve_model_dir
 
     if opts.threads:
         import torch
 
         torch.set_num_threads(opts.threads)
-    model_dir = Path(opts.model) if opts.model else default_model_dir()
+    model_dir = resolve_model_dir(opts.model) if opts.model else default_model_dir()
     if not (model_dir / "config.json").is_file():
         what = "the shipped default model" if opts.model is None else "a model directory"
         raise FileNotFoundError(f"{model_dir} is not {what} (no config.json); pass --model DIR")
@@ -240,7 +241,7 @@ def _results(opts: EvalOptions, config: Any, model_dir: Path, sha: str, source: 
         "model": {"dir": str(model_dir), "name": config.name or model_dir.name, "architecture": config.architecture,
                   "task": config.task, "weights_sha256": sha, "preprocess": config.to_dict()["preprocess"],
                   "preprocess_description": config.preprocess.describe(), "threshold": config.threshold,
-                  "tta": list(config.tta), "generators": vocab},
+                  "tta": list(config.tta), "multicrop": config.to_dict()["multicrop"], "generators": vocab},
         "data": {"spec": opts.data, "format": source.format, "split": split, "fingerprint": fingerprint,
                  "n_listed": counts.seen, "n_rows": int(table.num_rows), "n_scored": int(clean["n"]),
                  "n_real": int(clean["n_real"]), "n_fake": int(clean["n_fake"]),

@@ -23,6 +23,7 @@ from fakescope.data.decode import DEFAULT_MAX_PIXELS
 from fakescope.detect.detector import DEFAULT_TOP_K, _backend_factory, _is_iterable_of_inputs, physical_cores
 from fakescope.detect.inputs import ImageInput
 from fakescope.models.io import CONFIG
+from fakescope.models.shipped import resolve_model_dir
 
 from .pipeline import Pipeline, single_model_spec
 
@@ -52,7 +53,7 @@ class Detector:
             from_env = "FAKESCOPE_MODEL=" if model_dir else ""
         options = {"backend": backend, "device": device, "threads": threads, "watermarks": watermarks}
         if model_dir is not None:
-            directory = Path(model_dir)
+            directory = resolve_model_dir(model_dir)  # a path, or a shipped model's name ("native")
             if not (directory / CONFIG).is_file():
                 raise FileNotFoundError(f"{from_env}{directory} is not a model directory (no {CONFIG})")
             return cls(Pipeline.load(spec=single_model_spec(directory), **options))

@@ -77,10 +77,15 @@ class EvidenceStage(Stage):
 
 
 def resolve_model_path(spec: str, base: Path) -> Path:
-    """A model named in a pipeline file: a path, relative to the file's own folder (so the shipped
-    pipeline's `"default"` and `"native"` are the model folders beside it)."""
+    """A model named in a pipeline file: a path relative to the file's own folder (the shipped
+    pipeline's `"default"` and `"native"` are the model folders beside it), else a shipped model's
+    name (fakescope.models.shipped), else the path as given."""
+    from fakescope.models.shipped import resolve_model_dir
+
     p = Path(os.path.expanduser(spec))
-    return p if p.is_absolute() else (base / p)
+    if p.is_absolute():
+        return p
+    return base / p if (base / p).exists() else resolve_model_dir(spec)
 
 
 @register_stage("models")
