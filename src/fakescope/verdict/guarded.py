@@ -118,16 +118,18 @@ class GuardedModel:
         return scores, gens, ood
 
     def judge(self, images: Sequence[Image.Image], facts: Sequence[dict[str, Any]], *,
-              batch_size: int = 64) -> list[ModelJudgement]:
-        """One judgement per image; `facts[i]` holds the ORIGINAL file's "width", "height", "format"."""
+              batch_size: int = 64, top_k: int = TOP_K) -> list[ModelJudgement]:
+        """One judgement per image; `facts[i]` holds the ORIGINAL file's "width", "height", "format";
+        `top_k` generators per judgement (models with a generator head)."""
         if len(images) != len(facts):
             raise ValueError(f"{len(images)} images but {len(facts)} facts")
         out: list[ModelJudgement] = []
         for start in range(0, len(images), batch_size):
-            out.extend(self._judge_batch(images[start:start + batch_size], facts[start:start + batch_size]))
+            out.extend(self._judge_batch(images[start:start + batch_size], facts[start:start + batch_size], top_k))
         return out
 
-    def _judge_batch(self, images: Sequence[Image.Image], facts: Sequence[dict[str, Any]]) -> list[ModelJudgement]:
+    def _judge_batch(self, images: Sequence[Image.Image], facts: Sequence[dict[str, Any]],
+                     top_k: int = TOP_K) -> list[ModelJudgement]:
         arrays, prepared_at, errors = [], [], {}
         for i, im in enumerate(images):
             try:
@@ -148,17 +150,17 @@ class GuardedModel:
             k = where[i]
             fact = {"width": im.width, "height": im.height, **fact}
             results.append(self.decision(float(scores[k]), fact, None if ood is None else float(ood[k]),
-                                         None if gens is None else gens[k]))
+                                         None if gens is None else gens[k], top_k))
         return results
 
     def decision(self, score: float, fact: dict[str, Any], ood: float | None = None,
-                 gen_probs: np.ndarray | None = None) -> ModelJudgement:
+                 gen_probs: np.ndarray | None = None, top_k: int = TOP_K) -> ModelJudgement:
         """The judgement for an already computed score (and OOD score): domain check, then operating point.
 
         `evaluate` uses it on its own scores; without an OOD score only the size/format check applies."""
         gens = None
         if gen_probs is not None:
-            order = np.argsort(-gen_probs)[:TOP_K]
+            order = np.argsort(-gen_probs)[:top_k]
             gens = [{"label": self.config.generators[j], "score": float(gen_probs[j])} for j in order]
         check = check_image(self.domain, fact.get("width"), fact.get("height"), fact.get("format"))
         judged = lambda decision, inside, reason: ModelJudgement(decision, score, gens, ood, inside, reason,  # noqa: E731

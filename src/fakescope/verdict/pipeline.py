@@ -107,9 +107,9 @@ class Pipeline:
         case.data = None  # the bytes are no longer needed; the batch keeps only the pixels
         return case
 
-    def decide(self, cases: list[Case]) -> None:
+    def decide(self, cases: list[Case], *, top_k: int = 5) -> None:
         for stage in self.stages:
-            stage.decide(cases)
+            stage.decide(cases, top_k=top_k)
 
     def run(self, items: Iterable[Any], *, batch_size: int = 64, workers: int = 0, threshold: float | None = None,
             top_k: int = 5, max_pixels: int = DEFAULT_MAX_PIXELS) -> Iterator[tuple[Any, dict[str, Any]]]:
@@ -118,7 +118,7 @@ class Pipeline:
         pixels = 0
 
         def flush() -> Iterator[tuple[Any, dict[str, Any]]]:
-            self.decide(pending)
+            self.decide(pending, top_k=top_k)
             for case in pending:
                 yield case.item, case_result(case, threshold=threshold, top_k=top_k)
             pending.clear()

@@ -38,8 +38,8 @@ class Stage:
     def prepare(self, case: Case) -> None:
         """Per-file work in a reader thread (must not raise for a bad file)."""
 
-    def decide(self, cases: list[Case]) -> None:
-        """Per-batch work in pipeline order."""
+    def decide(self, cases: list[Case], *, top_k: int = 5) -> None:
+        """Per-batch work in pipeline order; `top_k` generators per model judgement."""
 
     def describe(self) -> dict[str, Any]:
         return {"stage": self.kind}
@@ -67,7 +67,7 @@ class EvidenceStage(Stage):
         case.evidence = self.inspect_bytes(case.data, name=os.path.basename(case.name), image=case.image,
                                            watermarks=self.watermarks, c2pa_trust=self.c2pa_trust)
 
-    def decide(self, cases: list[Case]) -> None:
+    def decide(self, cases: list[Case], *, top_k: int = 5) -> None:
         for case in cases:
             if case.error is None and case.answer is None:
                 case.answer = rules.evidence_answer(case.evidence)
@@ -85,7 +85,10 @@ def resolve_model_path(spec: str, base: Path) -> Path:
     p = Path(os.path.expanduser(spec))
     if p.is_absolute():
         return p
-    return base / p if (base / p).exists() else resolve_model_dir(spec)
+    if (base / p).exists():
+        return base / p
+    shipped = resolve_model_dir(spec)
+    return shipped if shipped != Path(spec) else base / p
 
 
 @register_stage("models")
@@ -119,12 +122,12 @@ class ModelsStage(Stage):
             raise UserError("no model of the pipeline's 'models' stage is installed: "
                             + "; ".join(f"{s['model']}: {s['why']}" for s in self.skipped))
 
-    def decide(self, cases: list[Case]) -> None:
+    def decide(self, cases: list[Case], *, top_k: int = 5) -> None:
         for model in self.models:
             todo = [c for c in cases if c.error is None and not c.decisive and c.conflict is None]
             if not todo:
                 return
-            judgements = model.judge([c.image for c in todo], [c.facts for c in todo])
+            judgements = model.judge([c.image for c in todo], [c.facts for c in todo], top_k=top_k)
             for case, j in zip(todo, judgements):
                 case.judgements.append((model, j))
                 if j.decision not in rules.DECISIVE:
@@ -149,7 +152,7 @@ class FallbackStage(Stage):
     def __init__(self, **_: Any) -> None:
         pass
 
-    def decide(self, cases: list[Case]) -> None:
+    def decide(self, cases: list[Case], *, top_k: int = 5) -> None:
         for case in cases:
             if case.error is None and case.answer is None:
                 case.answer = rules.uncertain_answer(case)
