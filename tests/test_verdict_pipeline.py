@@ -179,6 +179,10 @@ def test_pipeline_files_are_checked(tmp_path: Path, calibrated: Path) -> None:
 
     with pytest.raises(UserError, match="unknown pipeline stage 'vibes'"):
         load({"stages": [{"stage": "vibes"}, {"stage": "fallback"}]})
+    with pytest.raises(UserError, match="stage 'evidence': got an unexpected keyword argument 'watermark'"):
+        load({"stages": [{"stage": "evidence", "watermark": True}, {"stage": "fallback"}]})  # misspelt
+    with pytest.raises(UserError, match="stage 'models': missing a required argument: 'models'"):
+        load({"stages": [{"stage": "models"}, {"stage": "fallback"}]})
     with pytest.raises(UserError, match="last stage must be 'fallback'"):
         load({"stages": [{"stage": "evidence"}]})
     with pytest.raises(UserError, match="non-empty list of 'stages'"):

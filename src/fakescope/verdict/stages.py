@@ -9,6 +9,7 @@ answers first, models only answer what is still open, the fallback answers the r
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -54,7 +55,7 @@ class EvidenceStage(Stage):
     asked (`"watermarks": true` in the pipeline file, or `--watermarks`).
     """
 
-    def __init__(self, *, watermarks: bool = False, c2pa_trust: list[str] | None = None, **_: Any) -> None:
+    def __init__(self, *, watermarks: bool = False, c2pa_trust: list[str] | None = None) -> None:
         from fakescope.provenance import inspect_bytes  # fails at load, with the import error, if absent
 
         self.inspect_bytes = inspect_bytes
@@ -102,7 +103,7 @@ class ModelsStage(Stage):
     """
 
     def __init__(self, *, models: list[dict[str, Any]], base: Path, backend: str = "torch", device: str = "cpu",
-                 threads: int | None = None, **_: Any) -> None:
+                 threads: int | None = None) -> None:
         from fakescope.verdict import GuardedModel
 
         if not models:
@@ -149,9 +150,6 @@ class FallbackStage(Stage):
     """Whatever is still open is `uncertain`, with the reason (out of every domain, between
     thresholds, conflicting evidence)."""
 
-    def __init__(self, **_: Any) -> None:
-        pass
-
     def decide(self, cases: list[Case], *, top_k: int = 5) -> None:
         for case in cases:
             if case.error is None and case.answer is None:
@@ -163,7 +161,11 @@ def build_stage(spec: dict[str, Any], **context: Any) -> Stage:
     if kind not in STAGES:
         raise UserError(f"unknown pipeline stage {kind!r} (known: {', '.join(sorted(STAGES))})")
     options = {k: v for k, v in spec.items() if k != "stage"}
+    cls = STAGES[kind]
+    accepted = inspect.signature(cls).parameters
+    given = {**options, **{k: v for k, v in context.items() if k in accepted}}  # what loading knows, if it needs it
     try:
-        return STAGES[kind](**options, **context)
+        inspect.signature(cls).bind(**given)
     except TypeError as exc:  # a missing or misspelt option in the pipeline file
         raise UserError(f"pipeline stage {kind!r}: {exc}") from None
+    return cls(**given)
