@@ -168,15 +168,15 @@ function evidenceItem(item) {
   if (item.generator) head.append(element("span", "evidence-generator", item.generator));
   li.append(head);
   const facts = element("dl", "evidence-facts");
-  const add = (name, value) => {
+  const add = (name, value, className) => {
     if (!value) return;
-    facts.append(element("dt", null, name), element("dd", `evidence-${name}`, value));
+    facts.append(element("dt", null, name), element("dd", className, value));
   };
-  add("signer", item.signer);
-  add("validation", item.validation);
-  add("software", item.software);
+  add("signer", item.signer, "evidence-signer");
+  add("validation", item.validation, "evidence-validation");
+  add("software", item.software, "evidence-software");
   const { prompts, fields } = detailEntries(item.detail);
-  for (const [name, value] of fields.slice(0, 6)) add(name, value);
+  for (const [name, value] of fields.slice(0, 6)) add(name, value, "evidence-detail");
   if (facts.childElementCount) li.append(facts);
   for (const [name, text] of prompts) {
     const fold = element("details", "evidence-prompt");
