@@ -8,7 +8,6 @@ and only run when asked to (watermarks, or a PNG/WebP with an alpha channel for 
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,16 +63,3 @@ def reader(name: str, *, pixels: bool = False) -> Callable[[Reader], Reader]:
         return func
 
     return register
-
-
-def given_image(image: Image.Image | None) -> Image.Image | None:
-    """A caller's already-decoded image, reused only when it is a real PIL image."""
-    return image if isinstance(image, Image.Image) else None
-
-
-def sniff_size(data: bytes) -> tuple[int, int] | None:
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            return im.size
-    except Exception:  # noqa: BLE001
-        return None

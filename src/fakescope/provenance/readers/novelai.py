@@ -78,7 +78,8 @@ def _items(ctx: ReadContext, record: dict[str, Any], stored_in: str) -> list[dic
     if not isinstance(comment, dict):
         raise ValueError("NovelAI Comment is not a JSON object")
     source = record.get("Source")
-    generator = "NovelAI" + (f" ({re.sub(r' [0-9A-F]{8}$', '', source)})" if source else "")
+    model = re.sub(r" [0-9A-F]{8}$", "", source or "").strip()
+    generator = model if model.startswith("NovelAI") else ("NovelAI" + (f" ({model})" if model else ""))
     fields = {"prompt": comment.get("prompt") or record.get("Description"), "negative_prompt": comment.get("uc"),
               "sampler": comment.get("sampler"), "steps": as_int(comment.get("steps")),
               "seed": as_int(comment.get("seed")), "cfg": comment.get("scale"),
