@@ -158,3 +158,14 @@ def test_a_failing_reader_becomes_an_error_item() -> None:
 def test_garbage_and_stubs(data: bytes) -> None:
     ev = inspect_bytes(data)
     assert ev.verdict == "no-claim"
+
+
+def test_tampered_ai_claim_is_never_conclusive() -> None:
+    data, _ = E.c2pa_signed_jpeg()
+    assert inspect_bytes(data).verdict == "ai-generated"
+    tampered = bytearray(data)
+    tampered[-100] ^= 0xFF  # a byte of the entropy-coded pixels, covered by the manifest's data hash
+    ev = inspect_bytes(bytes(tampered))
+    it = _sources(ev)["c2pa"]
+    assert it["claim"] == "generated" and it["validation"].startswith("tampered")
+    assert ev.verdict == "no-claim" and "not conclusive" in ev.reason

@@ -198,3 +198,18 @@ def test_inspect_cli_on_fixtures_jsonl_csv_and_errors(tmp_path: Path) -> None:
     bad = run_cli("inspect", str(tmp_path), "--c2pa-trust", str(tmp_path / "a.png"))
     assert bad.returncode == 2 and "no PEM certificate" in bad.stderr
     assert run_cli("inspect", str(tmp_path), "--format", "xml").returncode == 2
+
+
+def test_c2pa_trust_anchors_make_a_signer_trusted(tmp_path: Path) -> None:
+    data, root_pem = E.c2pa_signed_jpeg()
+    untrusted = _only(inspect_bytes(data), "c2pa")
+    assert untrusted["validation"].startswith("valid") and "not on a trust list" in untrusted["validation"]
+    assert untrusted["generator"] == "TestGen 1.0" and untrusted["signer"] == "fakescope tests, fakescope test signer"
+    assert _only(inspect_bytes(data, c2pa_trust=[root_pem]), "c2pa")["validation"].startswith("trusted")
+    (tmp_path / "signed.jpg").write_bytes(data)
+    (tmp_path / "root.pem").write_text(root_pem)
+    proc = run_cli("inspect", str(tmp_path / "signed.jpg"), "--c2pa-trust", str(tmp_path / "root.pem"),
+                   "--format", "jsonl", "--no-watermarks")
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads(proc.stdout)
+    assert row["verdict"] == "ai-generated" and row["evidence"][0]["validation"].startswith("trusted")

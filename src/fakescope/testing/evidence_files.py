@@ -150,3 +150,63 @@ def watermarked(im: Image.Image, payload: str) -> Image.Image:
         enc.set_watermark("bytes", spec["value"].encode("utf-8"))
     bgr = enc.encode(np.ascontiguousarray(np.asarray(im.convert("RGB"))[:, :, ::-1]), "dwtDct")
     return Image.fromarray(np.ascontiguousarray(bgr[:, :, ::-1]))
+
+
+# ------------------------------------------------------------------ C2PA signed with a test CA
+
+
+def c2pa_signed_jpeg(source_type: str = "trainedAlgorithmicMedia", agent: str = "TestGen 1.0",
+                     im: Image.Image | None = None) -> tuple[bytes, str]:
+    """(a JPEG signed with c2pa-python's Builder under a throw-away CA, that CA's PEM).
+
+    The manifest says `c2pa.created` with the given IPTC digitalSourceType; the leaf certificate
+    carries what C2PA requires of a signer (EC P-256, digitalSignature, emailProtection EKU)."""
+    import datetime
+
+    import c2pa
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn),
+                          x509.NameAttribute(NameOID.ORGANIZATION_NAME, "fakescope tests")])
+
+    def usage(sign: bool) -> x509.KeyUsage:
+        return x509.KeyUsage(digital_signature=not sign, content_commitment=False, key_encipherment=False,
+                             data_encipherment=False, key_agreement=False, key_cert_sign=sign, crl_sign=sign,
+                             encipher_only=False, decipher_only=False)
+
+    def cert(subject: str, key: Any, issuer: x509.Name, issuer_key: Any, ca: bool) -> x509.Certificate:
+        b = (x509.CertificateBuilder().subject_name(name(subject)).issuer_name(issuer).public_key(key.public_key())
+             .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+             .not_valid_after(now + datetime.timedelta(days=30))
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+             .add_extension(usage(ca), critical=True))
+        if ca:
+            b = b.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        else:  # C2PA wants a signer's EKU and the link to its issuer
+            b = (b.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+                 .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+                                critical=False))
+        return b.sign(issuer_key, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    root = cert("fakescope test root", ca_key, name("fakescope test root"), ca_key, ca=True)
+    leaf = cert("fakescope test signer", key, root.subject, ca_key, ca=False)
+    pem = lambda c: c.public_bytes(serialization.Encoding.PEM)  # noqa: E731
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    manifest = {"claim_generator_info": [{"name": "fakescope-tests", "version": "1"}], "title": "signed.jpg",
+                "assertions": [{"label": "c2pa.actions", "data": {"actions": [
+                    {"action": "c2pa.created", "softwareAgent": {"name": agent},
+                     "digitalSourceType": f"http://cv.iptc.org/newscodes/digitalsourcetype/{source_type}"}]}}]}
+    signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(alg=b"es256", sign_cert=pem(leaf) + pem(root),
+                                                       private_key=private, ta_url=None))
+    source, out = io.BytesIO(encode(im or base_image(), "JPEG", quality=90)), io.BytesIO()
+    with c2pa.Builder(manifest) as builder:
+        builder.sign(signer, "image/jpeg", source, out)
+    return out.getvalue(), pem(root).decode()
