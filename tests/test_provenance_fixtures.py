@@ -213,3 +213,12 @@ def test_c2pa_trust_anchors_make_a_signer_trusted(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     row = json.loads(proc.stdout)
     assert row["verdict"] == "ai-generated" and row["evidence"][0]["validation"].startswith("trusted")
+
+
+def test_novelai_copy_found_when_the_caller_passes_an_rgb_image() -> None:
+    # detect hands its decoded RGB image over: the alpha copy must still be read from the file
+    data = E.novelai()
+    rgb = Image.open(__import__("io").BytesIO(data)).convert("RGB")
+    ev = inspect_bytes(data, image=rgb)
+    stored = {it["detail"]["stored_in"] for it in ev.items if it["source"] == "novelai"}
+    assert stored == {"metadata", "alpha LSB (stealth_pngcomp)"}

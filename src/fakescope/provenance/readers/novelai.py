@@ -48,7 +48,7 @@ def read_novelai(ctx: ReadContext) -> list[dict[str, Any]]:
     # The stealth copy is in the pixels: only PNG/WebP with an alpha channel can carry NovelAI's.
     if ctx.container.format in ("PNG", "WEBP") and ctx.container.has_alpha:
         try:
-            found = read_stealth(ctx.image())
+            found = read_stealth(ctx.image(alpha=True))
         except StealthError as exc:
             return out + [item("novelai", "none", validation="unreadable (stealth copy)", detail={"error": str(exc)})]
         if found:
@@ -93,7 +93,7 @@ def _items(ctx: ReadContext, record: dict[str, Any], stored_in: str) -> list[dic
 
 
 def _signature_item(ctx: ReadContext, comment: dict[str, Any], stored_in: str) -> dict[str, Any]:
-    ok = verify_signed_hash(np.asarray(ctx.image().convert("RGBA"))[:, :, :3], comment)
+    ok = verify_signed_hash(np.asarray(ctx.image(alpha=True).convert("RGBA"))[:, :, :3], comment)
     if ok:
         return item("novelai-signature", "generated", generator="NovelAI", signer="NovelAI",
                     validation="verified (Ed25519 signature matches NovelAI's published key)",
