@@ -14,6 +14,7 @@ import pytest
 from conftest import SHARED
 from fakescope.provenance import inspect_bytes
 from fakescope.provenance.container import MAX_TEXT_BYTES, read_container
+from fakescope.provenance.record import is_conclusive
 from fakescope.testing import evidence_files as E
 
 FIREFLY = SHARED / "provenance" / "c2pa" / "Firefly_tabby_cat.jpg"
@@ -169,3 +170,26 @@ def test_tampered_ai_claim_is_never_conclusive() -> None:
     it = _sources(ev)["c2pa"]
     assert it["claim"] == "generated" and it["validation"].startswith("tampered")
     assert ev.verdict == "no-claim" and "not conclusive" in ev.reason
+
+
+def test_mutated_real_files_never_crash() -> None:
+    """60 seeded mutations (byte flips, truncations, splices) of the shared C2PA and ComfyUI files."""
+    import random
+
+    files = sorted((SHARED / "provenance").glob("*/*.[jp][pn]g"))
+    rng = random.Random(12)
+    for _ in range(60):
+        data = bytearray(rng.choice(files).read_bytes())
+        kind = rng.randrange(3)
+        if kind == 0:
+            for _ in range(rng.randint(1, 20)):
+                data[rng.randrange(min(len(data), 300_000))] = rng.randrange(256)
+        elif kind == 1:
+            data = data[: rng.randrange(len(data))]
+        else:
+            i = rng.randrange(min(len(data), 200_000))
+            data[i:i + rng.randint(1, 5000)] = bytes(rng.randrange(256) for _ in range(rng.randint(0, 64)))
+        ev = inspect_bytes(bytes(data))
+        assert ev.verdict in ("ai-generated", "ai-edited", "no-claim")
+        # an AI verdict always rests on an item that is not tampered
+        assert (ev.verdict != "no-claim") == any(is_conclusive(it) for it in ev.items)
