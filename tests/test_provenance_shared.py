@@ -133,7 +133,8 @@ def test_comfyui_fields() -> None:
 
 def test_inspect_cli_json_on_the_shared_folder(tmp_path: Path) -> None:
     out = tmp_path / "ev.json"
-    proc = run_cli("inspect", str(PROV), "-r", "--format", "json", "--output", str(out), "--no-progress")
+    proc = run_cli("inspect", str(PROV), "-r", "--format", "json", "--output", str(out), "--no-progress",
+                   "--no-watermarks")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(out.read_text())
     rows = {str(Path(r["path"]).relative_to(PROV)): r for r in doc["results"]}

@@ -1,13 +1,14 @@
 """Detection for users: model runners, backends, explanations, export and batch engines.
 
 `fakescope.detect.Detector` is the verdict pipeline's detector (`fakescope.verdict.detector`),
-re-exported here for compatibility and imported on first use (the pipeline sits above this layer);
-`ModelDetector` runs one model directory and returns raw scores.
+re-exported for compatibility; `ModelDetector` runs one model directory and returns raw scores.
+Both are imported on first use: `fakescope inspect` uses detect.collect/inputs without loading
+torch (7 s on a busy 2-core machine), and the pipeline sits above this layer.
 """
 
-from typing import Any
+from __future__ import annotations
 
-from .detector import ModelDetector
+from typing import Any
 
 __all__ = ["Detector", "ModelDetector"]
 
@@ -17,4 +18,8 @@ def __getattr__(name: str) -> Any:
         from fakescope.verdict.detector import Detector
 
         return Detector
-    raise AttributeError(f"module 'fakescope.detect' has no attribute {name!r}")
+    if name == "ModelDetector":
+        from .detector import ModelDetector
+
+        return ModelDetector
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

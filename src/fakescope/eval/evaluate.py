@@ -30,6 +30,7 @@ from fakescope.utils.atomic import atomic_write_json
 from .breakdown import condition_metrics
 from .conditions import NO_ALIGNMENT, Alignment, Condition, parse_alignment, parse_conditions
 from .datacheck import format_size_check
+from .evidence import evidence_summary, with_evidence
 from .metrics import BOOTSTRAP_SEED, ECE_BINS, expected_calibration_error
 from .predictions import PREDICTION_FORMATS, RowLog, predictions_schema, read_log, recover_log, write_predictions
 from .published import evaluation_references
@@ -154,7 +155,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
     bar = tqdm(total=total, initial=len(done), desc="evaluate", unit="img", disable=not opts.progress,
                dynamic_ncols=True, mininterval=0.5, file=sys.stderr)
     t_score = time.time()
-    stream = entries(source, counts, done=done, cutoff=cutoff, exclude_hashes=exclude)
+    stream = with_evidence(entries(source, counts, done=done, cutoff=cutoff, exclude_hashes=exclude))
     try:
         for row in score_rows(backend, stream, conditions, alignment=alignment, batch_size=opts.batch_size,
                               counts=counts):
@@ -276,6 +277,7 @@ def _results(opts: EvalOptions, config: Any, model_dir: Path, sha: str, source: 
         "conditions": results,
         "attribution": results["clean"].get("attribution"),
         "verdicts": verdicts,
+        "evidence": evidence_summary(col("label"), col("evidence_verdict"), col("evidence")),
         "calibration": {"condition": "clean", **expected_calibration_error(labels[clean_ok], scores["clean"][clean_ok])},
         "published": evaluation_references(opts.data, source.format, generators_present, bool(results["clean"]["per_family"]),
                                            names),

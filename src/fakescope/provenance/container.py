@@ -72,6 +72,8 @@ def _walk_png(data: bytes, c: Container) -> None:
     while pos + 8 <= n:
         length, ctype = struct.unpack(">I4s", data[pos:pos + 8])
         body_start, body_end = pos + 8, pos + 8 + length
+        if ctype == b"caBX":
+            c.c2pa_box = True  # even when cut short: the C2PA reader reports what is wrong with it
         if body_end > n:
             c.notes.append(f"PNG chunk {ctype!r} truncated ({length} bytes announced, {n - body_start} present)")
             break
@@ -87,8 +89,6 @@ def _walk_png(data: bytes, c: Container) -> None:
                 _png_text(ctype, data[body_start:body_end], c)
         elif ctype == b"eXIf":
             _exif(data[body_start:body_end], c)
-        elif ctype == b"caBX":
-            c.c2pa_box = True
         elif ctype == b"IEND":
             break
         pos = body_end + 4  # skip the CRC
@@ -144,6 +144,8 @@ def _walk_jpeg(data: bytes, c: Container) -> None:
             break
         length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
         body = data[pos + 4:pos + 2 + length]
+        if marker == 0xEB and b"jumb" in body[:32]:
+            c.c2pa_box = True  # even when cut short: the C2PA reader reports what is wrong with it
         if length < 2 or pos + 2 + length > n:
             c.notes.append(f"JPEG segment 0x{marker:02X} truncated")
             break
@@ -151,8 +153,6 @@ def _walk_jpeg(data: bytes, c: Container) -> None:
             _exif(body[len(EXIF_SIG):], c)
         elif marker == 0xE1 and body.startswith(XMP_JPEG_SIG):
             c.xmp = body[len(XMP_JPEG_SIG):].decode("utf-8", "replace")
-        elif marker == 0xEB and b"jumb" in body[:32]:
-            c.c2pa_box = True
         elif marker == 0xFE:
             c.text.setdefault("Comment", body.decode("utf-8", "replace"))
         elif marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF) and len(body) >= 5:

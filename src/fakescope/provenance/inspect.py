@@ -20,9 +20,10 @@ def inspect_bytes(data: bytes, *, name: str = "", image: Image.Image | None = No
 
     `image`, when given, is the file already decoded (any mode): the watermark reader reuses it.
     `c2pa_trust` is a list of PEM texts (trust anchors); without it C2PA signers are 'untrusted'."""
-    container = read_container(bytes(data))
-    ctx = ReadContext(bytes(data), container, name=name, watermarks=watermarks, c2pa_trust=c2pa_trust,
-                      _image=image if isinstance(image, Image.Image) else None)
+    data = bytes(data)  # no copy for bytes; bytearray/memoryview become bytes once
+    container = read_container(data)
+    ctx = ReadContext(data, container, name=name, watermarks=watermarks, c2pa_trust=c2pa_trust,
+                      given=image if isinstance(image, Image.Image) else None)
     items: list[dict[str, Any]] = []
     if container.notes:
         items.append(item("container", "none", detail={"format": container.format, "notes": container.notes}))

@@ -113,9 +113,9 @@ class FileEvidence:
             verdict = "ai-generated" if generated else "ai-edited"
             named = next((it["generator"] for it in (generated or conclusive) if it.get("generator")), None)
             reason = describe(deciding)
-            others = len({it["source"] for it in conclusive}) - 1
+            others = len({it["source"] for it in conclusive} - {deciding["source"]})
             if others > 0:
-                reason += f" (and {others} more source{'s' if others > 1 else ''} agree)"
+                reason += f" ({others} more source{'s agree' if others > 1 else ' agrees'})"
             return cls(items, verdict, named, reason[0].upper() + reason[1:] + ".")
         return cls(items, "no-claim", None, _no_claim_reason(items))
 

@@ -8,7 +8,6 @@ and only run when asked to (watermarks, or a PNG/WebP with an alpha channel for 
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,23 +26,25 @@ class ReadContext:
     name: str = ""
     watermarks: bool = False
     c2pa_trust: list[str] | None = None
-    _image: Image.Image | None = None
-    _decoded: dict[str, Any] = field(default_factory=dict)
+    given: Image.Image | None = None  # the caller's decoded image (any mode), reused when it will do
+    cache: dict[str, Any] = field(default_factory=dict)  # values parsed once per file, shared by readers
 
-    def image(self) -> Image.Image:
-        """The decoded image in its own mode (alpha kept), decoded at most once per file."""
-        if self._image is None:
+    def image(self, alpha: bool = False) -> Image.Image:
+        """The decoded image, decoded at most once per file. `alpha=True`: one that kept its alpha
+        channel (a caller's RGB conversion has lost NovelAI's copy, so the file is decoded again)."""
+        if self.given is not None and (not alpha or "A" in self.given.getbands()):
+            return self.given
+        if "image" not in self.cache:
             from fakescope.data.decode import open_image
 
-            self._image = open_image(self.data)
-        return self._image
+            self.cache["image"] = open_image(self.data)
+        return self.cache["image"]
 
     def texts(self) -> dict[str, str]:
         """PNG text chunks and EXIF fields in one dict (PNG keywords win over EXIF names)."""
-        if "texts" not in self._decoded:
-            merged = {**{f"exif:{k}": v for k, v in self.container.exif.items()}, **self.container.text}
-            self._decoded["texts"] = merged
-        return self._decoded["texts"]
+        if "texts" not in self.cache:
+            self.cache["texts"] = {**{f"exif:{k}": v for k, v in self.container.exif.items()}, **self.container.text}
+        return self.cache["texts"]
 
 
 @dataclass(frozen=True)
@@ -64,16 +65,3 @@ def reader(name: str, *, pixels: bool = False) -> Callable[[Reader], Reader]:
         return func
 
     return register
-
-
-def given_image(image: Image.Image | None) -> Image.Image | None:
-    """A caller's already-decoded image, reused only when it is a real PIL image."""
-    return image if isinstance(image, Image.Image) else None
-
-
-def sniff_size(data: bytes) -> tuple[int, int] | None:
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            return im.size
-    except Exception:  # noqa: BLE001
-        return None

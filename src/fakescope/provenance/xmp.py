@@ -63,8 +63,9 @@ def _collect(el: Any, values: dict[str, list[str]]) -> None:
 
 def xmp_values(ctx: Any) -> dict[str, list[str]]:
     """The file's XMP values, parsed once per file (shared by every reader of the same context)."""
-    cache = ctx._decoded
+    cache = ctx.cache
     if "xmp" not in cache:
+        cache["xmp"] = {}  # a packet that fails to parse is reported once (by the first reader), then empty
         cache["xmp"] = parse_xmp(ctx.container.xmp) if ctx.container.xmp else {}
     return cache["xmp"]
 

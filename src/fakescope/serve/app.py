@@ -150,5 +150,8 @@ def create_app(detector: Detector, *, limits: ServiceLimits | None = None) -> Fa
     async def favicon() -> FileResponse:
         return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
 
+    from .inspect_route import inspect_router
+
+    app.include_router(inspect_router(limits))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -18,7 +18,6 @@ from typing import Any
 from ..record import item
 from ..registry import ReadContext, reader
 
-IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 # digitalSourceType (last path part) -> claim. algorithmicMedia is procedural (not AI).
 SOURCE_TYPES = {
     "trainedAlgorithmicMedia": "generated",

@@ -48,7 +48,7 @@ def read_novelai(ctx: ReadContext) -> list[dict[str, Any]]:
     # The stealth copy is in the pixels: only PNG/WebP with an alpha channel can carry NovelAI's.
     if ctx.container.format in ("PNG", "WEBP") and ctx.container.has_alpha:
         try:
-            found = read_stealth(ctx.image())
+            found = read_stealth(ctx.image(alpha=True))
         except StealthError as exc:
             return out + [item("novelai", "none", validation="unreadable (stealth copy)", detail={"error": str(exc)})]
         if found:
@@ -78,7 +78,8 @@ def _items(ctx: ReadContext, record: dict[str, Any], stored_in: str) -> list[dic
     if not isinstance(comment, dict):
         raise ValueError("NovelAI Comment is not a JSON object")
     source = record.get("Source")
-    generator = "NovelAI" + (f" ({re.sub(r' [0-9A-F]{8}$', '', source)})" if source else "")
+    model = re.sub(r" [0-9A-F]{8}$", "", source or "").strip()
+    generator = model if model.startswith("NovelAI") else ("NovelAI" + (f" ({model})" if model else ""))
     fields = {"prompt": comment.get("prompt") or record.get("Description"), "negative_prompt": comment.get("uc"),
               "sampler": comment.get("sampler"), "steps": as_int(comment.get("steps")),
               "seed": as_int(comment.get("seed")), "cfg": comment.get("scale"),
@@ -92,7 +93,7 @@ def _items(ctx: ReadContext, record: dict[str, Any], stored_in: str) -> list[dic
 
 
 def _signature_item(ctx: ReadContext, comment: dict[str, Any], stored_in: str) -> dict[str, Any]:
-    ok = verify_signed_hash(np.asarray(ctx.image().convert("RGBA"))[:, :, :3], comment)
+    ok = verify_signed_hash(np.asarray(ctx.image(alpha=True).convert("RGBA"))[:, :, :3], comment)
     if ok:
         return item("novelai-signature", "generated", generator="NovelAI", signer="NovelAI",
                     validation="verified (Ed25519 signature matches NovelAI's published key)",
