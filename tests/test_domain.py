@@ -237,3 +237,22 @@ def test_evaluate_verdict_metrics_match_a_hand_count(calibrated: tuple[Path, dic
         assert ci["low"] <= v[key] <= ci["high"]
     assert (out / "figures" / "risk_coverage.png").is_file()
     assert "Risk-coverage" in (out / "report.html").read_text() or "risk_coverage" in (out / "report.html").read_text()
+
+
+def test_onnx_backend_scores_from_the_graph_and_features_from_torch(shipped: GuardedModel, tmp_path: Path) -> None:
+    from fakescope.detect.onnx_export import ONNX_FILE, export_onnx
+
+    model = tmp_path / "onnx-model"
+    shutil.copytree(DEFAULT, model)
+    export_onnx(model, model / ONNX_FILE, check=False)
+    gm = GuardedModel.load(model, backend="onnx")
+    assert gm.describe()["scores_from"] == "OnnxBackend" and gm.describe()["features_from"] == "torch"
+    paths = [PHOTO] + sorted((CIFAKE / "test" / "FAKE").glob("*.jpg"))[:10] + sorted((CIFAKE / "test" / "REAL").glob("*.jpg"))[:10]
+    pairs = [facts_of(p) for p in paths]
+    onnx = gm.judge([p[0] for p in pairs], [p[1] for p in pairs])
+    torch_ = shipped.judge([p[0] for p in pairs], [p[1] for p in pairs])
+    assert onnx[0].decision == "out-of-domain"
+    for a, b in zip(onnx, torch_):
+        assert a.score == pytest.approx(b.score, abs=1e-4) and a.ood_score == pytest.approx(b.ood_score, rel=1e-6)
+        if abs(b.score - gm.fake_at) > 1e-3 and abs(b.score - gm.real_below) > 1e-3:
+            assert a.decision == b.decision
