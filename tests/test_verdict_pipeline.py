@@ -152,6 +152,33 @@ def test_an_image_between_the_thresholds_is_uncertain(det, calibrated: Path) -> 
     assert "between the thresholds" in r["reason"] and model_id(det) in r["reason"]
 
 
+def test_a_declared_camera_capture_against_a_model_saying_fake_is_uncertain(det) -> None:
+    """Conflicting evidence. The fixture is a real CIFAKE fake the model calls fake, re-encoded as
+    JPEG 90 once without and once with an XMP packet declaring IPTC DigitalSourceType digitalCapture
+    (the declaration a camera app writes), written with Pillow's XMP writer as
+    fakescope.testing.evidence_files does: same pixels, one file claims to be a photograph."""
+    from PIL import Image
+
+    from fakescope.testing import evidence_files as E
+
+    capture = (f'<rdf:Description rdf:about="" {E.NS} Iptc4xmpExt:DigitalSourceType='
+               '"http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"/>')
+    for path in sorted((CIFAKE_TEST / "FAKE").glob("*.jpg"))[:40]:
+        im = Image.open(path).convert("RGB")
+        plain = det.predict(E.encode(im, "JPEG", quality=90))
+        if plain["verdict"] == "fake":
+            break
+    else:
+        pytest.fail("the model calls none of 40 CIFAKE fakes fake")
+    assert plain["answered_by"] == f"model:{model_id(det)}"
+    declared = det.predict(E.xmp_jpeg(capture, im))
+    assert declared["score"] == pytest.approx(plain["score"], abs=1e-6)  # same pixels
+    assert [(i["source"], i["claim"]) for i in declared["evidence"]] == [("iptc", "captured")]
+    assert declared["verdict"] == "uncertain" and declared["answered_by"] is None
+    assert declared["reason"].startswith("Conflicting evidence: the file's iptc record declares a camera capture")
+    assert model_id(det) in declared["reason"]
+
+
 # ---------------------------------------------------------------- pipeline files
 
 def test_the_shipped_pipeline_is_the_default(tmp_path: Path) -> None:
