@@ -3,8 +3,9 @@
 A stage has two hooks. `prepare(case)` runs per file in the reader threads, beside decoding (the
 evidence stage reads the file's metadata there); `decide(cases)` runs per batch, in pipeline order,
 and may answer cases (set `case.answer`). A later stage never overwrites an answer: evidence
-answers first, models only answer what is still open, the fallback answers the rest. The rules themselves (what is conclusive, what conflicts, how reasons read) live in
-`fakescope.verdict.rules`; stages only apply them.
+answers first, models only answer what is still open, the fallback answers the rest. The rules
+themselves (what is conclusive, what conflicts, how reasons read) live in `fakescope.verdict.rules`;
+stages only apply them. Adding a stage is one class here with `@register_stage("name")`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from fakescope.errors import UserError
 from . import rules
 from .cases import Case
 
-StageFactory = Callable[..., "Stage"]
 STAGES: dict[str, type["Stage"]] = {}
 
 
