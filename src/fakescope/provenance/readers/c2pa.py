@@ -112,6 +112,8 @@ def _items(store: dict[str, Any]) -> list[dict[str, Any]]:
         sig = m.get("signature_info") or {}
         signer = ", ".join(x for x in (sig.get("issuer"), sig.get("common_name")) if x) or None
         codes = [f for f in failures if label in (f.get("url") or "")]
+        # Validation is the store's (what c2patool reports for the file: an ingredient's claim is only
+        # as good as the file that carries it); this manifest's own failure codes are in `detail`.
         out.append(item("c2pa", claim, generator=generator, software=_software(m), signer=signer,
                         validation=_validation(state, failures),
                         detail={"manifest": label, "relation": relation, "actions": actions,
