@@ -198,7 +198,7 @@ def _results(opts: EvalOptions, config: Any, model_dir: Path, sha: str, source: 
     vocab = list(config.generators) if config.has_generator else []
     table = read_log(log.path, predictions_schema(names, bool(vocab)))
     table, verdicts = add_verdicts(model_dir, table, stream=again or (lambda: []), alignment=alignment,
-                                   n_resamples=opts.bootstrap, device=opts.device, tta=opts.tta)
+                                   n_resamples=opts.bootstrap, device=opts.device, tta=opts.tta, threshold=threshold)
     pred_path = write_predictions(table, out, opts.predictions_format)
     col = lambda name: table.column(name).to_pylist()  # noqa: E731
     labels_all = np.asarray([-1 if v is None else v for v in col("label")], dtype=np.int64)

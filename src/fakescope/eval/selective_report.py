@@ -57,6 +57,6 @@ def verdict_section(v: dict[str, Any], figs: Figures) -> str:
         ]),
         table(("true class", "called fake", "called real", "uncertain", "out of domain"), rows),
         note(esc(v["what"]) + ". Risk-coverage: images inside the domain ranked by confidence max(p, 1 - p); risk = share "
-             "wrong at the model's threshold among the most confident; AURC = area under it over all images."),
+             "wrong at the evaluation threshold among the most confident; AURC = area under it over all images."),
         figs.row(("risk_coverage", "Risk against coverage; the dot is the stored operating point.")),
     )

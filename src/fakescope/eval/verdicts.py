@@ -33,7 +33,8 @@ def _ood_pass(gm: Any, stream: Iterable[Entry], wanted: set[str], alignment: Any
     def flush() -> None:
         for key, j in zip(keys, gm.judge(images, facts)):
             judged[key] = (j.decision, j.ood_score)
-        images.clear(), facts.clear(), keys.clear()
+        for pending in (images, facts, keys):
+            pending.clear()
 
     for entry in stream:
         key = entry.sample.key
@@ -45,7 +46,9 @@ def _ood_pass(gm: Any, stream: Iterable[Entry], wanted: set[str], alignment: Any
             im = alignment.apply(im) if alignment is not None else im
         except (ImageDecodeError, OSError, ValueError):
             continue
-        images.append(im), facts.append(fact), keys.append(key)
+        images.append(im)
+        facts.append(fact)
+        keys.append(key)
         if len(images) >= BATCH:
             flush()
     if images:
@@ -54,7 +57,8 @@ def _ood_pass(gm: Any, stream: Iterable[Entry], wanted: set[str], alignment: Any
 
 
 def add_verdicts(model_dir: Path, table: pa.Table, *, stream: Callable[[], Iterable[Entry]], alignment: Any,
-                 n_resamples: int, device: str = "cpu", tta: list[str] | None = None) -> tuple[pa.Table, dict[str, Any]]:
+                 n_resamples: int, device: str = "cpu", tta: list[str] | None = None,
+                 threshold: float | None = None) -> tuple[pa.Table, dict[str, Any]]:
     """The predictions table with `verdict`/`ood_score` columns, and the "verdicts" section of metrics.json."""
     from fakescope.verdict import GuardedModel
 
@@ -70,14 +74,13 @@ def add_verdicts(model_dir: Path, table: pa.Table, *, stream: Callable[[], Itera
     verdicts: list[str | None] = []
     ood_scores: list[float | None] = []
     for key, score, w, h, fmt in zip(keys, scores, widths, heights, formats):
-        if score is None:
-            verdicts.append(None), ood_scores.append(None)
-        elif ood_judged is not None:
+        decision, ood = None, None
+        if score is not None and ood_judged is not None:
             decision, ood = ood_judged.get(key, (None, None))
-            verdicts.append(decision), ood_scores.append(ood)
-        else:
-            verdicts.append(gm.decision(score, {"width": w, "height": h, "format": fmt}).decision)
-            ood_scores.append(None)
+        elif score is not None:
+            decision = gm.decision(score, {"width": w, "height": h, "format": fmt}).decision
+        verdicts.append(decision)
+        ood_scores.append(ood)
     table = table.append_column("verdict", pa.array(verdicts, pa.string()))
     table = table.append_column("ood_score", pa.array(ood_scores, pa.float64()))
 
@@ -85,7 +88,7 @@ def add_verdicts(model_dir: Path, table: pa.Table, *, stream: Callable[[], Itera
     y = np.asarray([labels[i] for i in use], np.int64)
     s = np.asarray([scores[i] for i in use], np.float64)
     d = np.asarray([verdicts[i] for i in use], dtype=object).astype(str)
-    threshold = gm.config.threshold
+    threshold = gm.config.threshold if threshold is None else threshold  # the risk-coverage curve's, as the report's
     op = gm.config.operating_point or {}
     section = {
         "what": "each clean image judged as the model judges it in `detect`: the domain check (training sizes and "
