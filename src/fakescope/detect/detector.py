@@ -112,6 +112,7 @@ class Detector:
             "input_size": c.preprocess.input_size,
             "preprocess": {**c.to_dict()["preprocess"]},
             "tta": list(c.tta),
+            "multicrop": c.to_dict()["multicrop"],
             "labels": list(c.labels),
             "generators": list(c.generators),
             "threshold": c.threshold,
