@@ -114,6 +114,7 @@ class ModelDetector:
             "input_size": c.preprocess.input_size,
             "preprocess": {**c.to_dict()["preprocess"]},
             "tta": list(c.tta),
+            "multicrop": c.to_dict()["multicrop"],
             "labels": list(c.labels),
             "generators": list(c.generators),
             "threshold": c.threshold,

@@ -128,6 +128,11 @@ class ModelConfig:
             raise UserError("a generator head needs at least two classes (Real and one generator)")
 
     @property
+    def network_input_size(self) -> int:
+        """The side of what the network itself sees: the crop size with multi-crop, else the input size."""
+        return self.multicrop.size if self.multicrop is not None else self.preprocess.input_size
+
+    @property
     def has_binary(self) -> bool:
         return self.task in ("binary", "both")
 

@@ -229,8 +229,12 @@ def _train(opts: TrainOptions, device: torch.device, ctx: D.DistContext) -> Path
     if spec.fit == "features":
         from .fit_features import fit_feature_model
 
-        fit_stream = SampleStream(plan.train_source, plan.train_selection, eval_tf, vocab, seed=opts.seed, shuffle=False,
-                                  rank=ctx.rank, world_size=ctx.world_size)
+        # With the native-resolution options the features are fitted on the training crops (augmented,
+        # several per image); otherwise on the evaluation view of each image, as before they existed.
+        native = opts.multicrop is not None or opts.patches_per_image > 1
+        fit_stream = SampleStream(plan.train_source, plan.train_selection, train_tf if native else eval_tf, vocab,
+                                  seed=opts.seed, shuffle=False, rank=ctx.rank, world_size=ctx.world_size,
+                                  patches=opts.patches_per_image, per_image=per_image)
         val_metrics, val_parts = fit_feature_model(model, config, _loader(fit_stream, opts.batch_size, workers, device),
                                                    val_loader, ctx, opts)
         return _finish(out, model, config, opts, plan, ctx, val_metrics, val_parts, epochs_run=1, best_epoch=0,
