@@ -11,20 +11,31 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .multicrop import stack_crops
 from .net import DetectorNet, fake_probability, generator_probabilities
+from .tta import average_views
 
 
 @torch.inference_mode()
 def embed(net: DetectorNet, x: torch.Tensor) -> dict[str, np.ndarray | None]:
     """Features, the logit the OOD energy uses, P(fake) and generator probabilities for one batch.
 
-    Features and logits are of the image as given (no test-time views); the scores come from the
-    network's forward, so a model with test-time views scores exactly as `detect` does.
+    Features and logits are of the image as given (no test-time views; for a multi-crop model the
+    mean over its crops); the scores come from the network's forward, so a model with test-time
+    views or crops scores exactly as `detect` does.
     """
     net.eval()
-    feats = net.backbone.forward_features(x)
-    plain = net.heads_from_features(feats)
-    out = net(x) if net.config.tta else plain
+    mc = net.config.multicrop
+    if mc is None:
+        feats = net.backbone.forward_features(x)
+        plain = net.heads_from_features(feats)
+    else:
+        # A multi-crop model sees K native crops of the canvas, never the canvas (models/multicrop.py):
+        # its features and logits are the mean over the crops, as its forward averages their logits.
+        crops = net.backbone.forward_features(stack_crops(x, mc))
+        plain = average_views(net.heads_from_features(crops), mc.crops)
+        feats = crops.unflatten(0, (mc.crops, -1)).mean(0)
+    out = net(x) if (net.config.tta or mc is not None) else plain
     logit = plain["binary"] if "binary" in plain else plain["generator"]
     gen = generator_probabilities(out)
     return {"features": feats.float().cpu().numpy(), "logits": logit.float().cpu().numpy(),
