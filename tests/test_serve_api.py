@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import shutil
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -427,7 +428,7 @@ def test_serve_command_line_errors(cifake_cnn: Path, tmp_path: Path) -> None:
     assert proc.returncode == 0 and "--max-pixels" in proc.stdout and "/v1/detect" in proc.stdout
 
 
-def test_explanations_without_a_torch_backend(cifake_cnn: Path) -> None:
+def test_explanations_without_a_torch_backend(cifake_cnn: Path, tmp_path: Path) -> None:
     """The ONNX backend has no torch graph: explanations then load the torch model from the model
     directory, a copy of their own. In-process (Starlette's TestClient)."""
     from fastapi.testclient import TestClient
@@ -435,8 +436,12 @@ def test_explanations_without_a_torch_backend(cifake_cnn: Path) -> None:
     from fakescope.detect import Detector
     from fakescope.serve import ServiceLimits, create_app
 
-    torch_detector = Detector.load(cifake_cnn)
-    detector = Detector.load(cifake_cnn, backend="onnx")
+    # a private copy: the export writes model.onnx beside the weights, and the shared fixture must
+    # stay as it is (tests/test_onnx.py copies it and changes its config)
+    private = tmp_path / "model"
+    shutil.copytree(cifake_cnn, private)
+    torch_detector = Detector.load(private)
+    detector = Detector.load(private, backend="onnx")
     assert type(detector.backend).__name__ == "OnnxBackend"
     path = cifake_files(1)[0]
     with TestClient(create_app(detector, limits=ServiceLimits(max_files=2))) as client:
