@@ -1,4 +1,5 @@
-"""The shipped default model: loaded with no arguments, used by detect and serve, with an honest card."""
+"""The shipped default model: loaded with no arguments (first model of the shipped pipeline), used by
+detect and serve, with an honest card."""
 
 from __future__ import annotations
 
@@ -47,10 +48,15 @@ def test_detector_load_without_arguments_scores_cifake(shipped: Path) -> None:
     correct = sum(r["label"] == "real" for r in results[:100]) + sum(r["label"] == "fake" for r in results[100:])
     # the card reports ~97-98 % on the full split; 200 images leave room for sampling noise only
     assert correct >= 180, correct
+    # the verdicts: CIFAKE is the default model's own world, so it answers most, and rarely wrongly
+    truth = ["real"] * 100 + ["fake"] * 100
+    answered = [(r["verdict"], t) for r, t in zip(results, truth) if r["verdict"] != "uncertain"]
+    assert len(answered) >= 150 and sum(v != t for v, t in answered) <= 6, answered
 
 
 def test_detect_cli_uses_it_and_says_which_model_and_input_size(shipped: Path, tmp_path: Path) -> None:
-    """A large photograph, far from CIFAKE's 32 px world, still gets a verdict that names its model."""
+    """A large photograph, far from CIFAKE's 32 px world: the raw score names its model, and the
+    CIFAKE model does not answer for it once it knows its domain."""
     big = tmp_path / "photo.png"
     src = next((SHARED / "cnndetection_ranking").rglob("*.jpg"))
     Image.open(src).convert("RGB").resize((1200, 900)).save(big)
@@ -58,6 +64,9 @@ def test_detect_cli_uses_it_and_says_which_model_and_input_size(shipped: Path, t
     (row,) = doc["results"]
     config = json.loads((shipped / "config.json").read_text())
     assert row["error"] is None and row["label"] in ("real", "fake") and 0 <= row["score"] <= 1
+    assert row["verdict"] in ("fake", "real", "uncertain") and row["reason"]
+    if config.get("domain"):  # calibrated (fakescope calibrate): 1200 px is outside its 32-px domain
+        assert row["answered_by"] != f"model:{config['name']}@{config['card']['weights_sha256'][:12]}", row
     model = doc["model"]
     assert (model["name"], model["version"]) == (config["name"], config["card"]["weights_sha256"][:12])
     assert model["input_size"] == config["preprocess"]["input_size"] == 32
@@ -79,4 +88,6 @@ def test_serve_without_model_serves_it_with_its_card(shipped: Path) -> None:
     assert info["metrics"]["cifake_test"]["conditions"]["clean"]["accuracy"] == \
         config["card"]["metrics"]["cifake_test"]["conditions"]["clean"]["accuracy"]
     assert answer.status_code == 200, answer.text
-    assert answer.json()["results"][0]["label"] in ("real", "fake")
+    result = answer.json()["results"][0]
+    assert result["label"] in ("real", "fake") and result["verdict"] in ("fake", "real", "uncertain")
+    assert info["pipeline"]["name"] == "fakescope-default"

@@ -18,7 +18,8 @@ from fakescope.models.io import file_sha256
 from fakescope.testing.badfiles import BAD_EXPECTED, ODD_EXPECTED_SIZE
 
 CIFAKE_REAL = SHARED / "cifake" / "test" / "REAL"
-ROW_KEYS = {"path", "label", "score", "generator", "error"}
+ROW_KEYS = {"path", "label", "score", "generator", "error", "verdict", "reason", "answered_by", "evidence", "width",
+            "height"}
 
 
 def jsonl(text: str) -> list[dict]:
@@ -40,11 +41,13 @@ def test_awkward_folder_every_file_gets_a_row(cifake_cnn: Path, awkward_folder: 
     for name, fragment in BAD_EXPECTED.items():
         r = by_name[name]
         assert r["label"] is None and r["score"] is None and fragment in r["error"], r
+        assert r["verdict"] is None, r
     for name in [*ODD_EXPECTED_SIZE, "good_0.jpg"]:
         r = by_name[name]
         assert r["error"] is None and r["label"] in ("real", "fake") and 0 <= r["score"] <= 1, r
+        assert r["verdict"] in ("real", "fake", "uncertain") and r["reason"], r
     sha = file_sha256(cifake_cnn / "model.safetensors")[:12]
-    assert all(set(r) == ROW_KEYS | {"model", "input_size"} for r in rows)
+    assert all(set(r) == ROW_KEYS | {"model", "input_size", "pipeline"} for r in rows)
     assert {r["model"] for r in rows} == {f"model@{sha}"} and {r["input_size"] for r in rows} == {32}
     # folders come out sorted, so runs are comparable line by line
     assert [r["path"] for r in rows] == sorted(r["path"] for r in rows)
@@ -59,6 +62,8 @@ def test_scores_equal_the_python_api(cifake_cnn: Path) -> None:
     assert [r["path"] for r in rows] == [str(f) for f in files]
     assert [r["score"] for r in rows] == pytest.approx([e["score"] for e in expected], abs=1e-5)
     assert [r["label"] for r in rows] == [e["label"] for e in expected]
+    assert [(r["verdict"], r["reason"], r["answered_by"]) for r in rows] == [
+        (e["verdict"], e["reason"], e["answered_by"]) for e in expected]
 
 
 def test_json_is_one_document_with_model_and_summary(cifake_cnn: Path, awkward_folder: Path) -> None:
@@ -70,8 +75,9 @@ def test_json_is_one_document_with_model_and_summary(cifake_cnn: Path, awkward_f
     results = doc["results"]
     assert len(results) == 6 and all(set(r) == ROW_KEYS for r in results)
     s = doc["summary"]
-    assert (s["images"], s["errors"], s["fake"] + s["real"]) == (6, 1, 5)
-    assert s["fake"] == sum(r["label"] == "fake" for r in results)
+    assert (s["images"], s["errors"], s["fake"] + s["real"] + s["uncertain"]) == (6, 1, 5)
+    for verdict in ("fake", "real", "uncertain"):  # the summary counts verdicts, not raw labels
+        assert s[verdict] == sum(r["verdict"] == verdict for r in results)
 
 
 def test_csv_and_table(cifake_cnn: Path, awkward_folder: Path) -> None:
@@ -85,8 +91,12 @@ def test_csv_and_table(cifake_cnn: Path, awkward_folder: Path) -> None:
     table = run_cli("detect", "--model", cifake_cnn, awkward_folder / "1_fake", "missing.png")
     assert table.returncode == 0
     lines = table.stdout.splitlines()
-    assert lines[0].startswith("model model@") and "32 px" in lines[0]
+    assert lines[0].startswith("pipeline single model: model:") and "evidence -> models model@" in lines[0]
     assert lines[1].split()[:3] == ["verdict", "P(fake)", "generator"]
+    # each image: its verdict first, then the reason on the next line
+    for verdict_line, reason_line in zip(lines[2:12:2], lines[3:13:2]):
+        assert verdict_line.split()[0] in ("fake", "real", "uncertain"), verdict_line
+        assert reason_line.startswith(" ") and len(reason_line.strip()) > 20, reason_line
     assert lines[-2].startswith("error") and "missing.png: file not found" in lines[-2]
     assert lines[-1].startswith("6 image(s):") and "1 error(s)" in lines[-1]
 

@@ -1,4 +1,10 @@
-"""`from fakescope import Detector`: every input kind, bad inputs, batching, the result shape, info()."""
+"""`from fakescope import Detector`: every input kind, bad inputs, batching, the result shape, info().
+
+`Detector.load(DIR)` runs that one model inside the verdict pipeline (evidence, the model with its
+domain check and operating point, fallback); these tests check the raw model fields (label, score,
+generator) it keeps, and that the pipeline's fields are there; tests/test_verdict_pipeline.py
+checks the verdicts themselves.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ from fakescope.models.io import file_sha256
 from fakescope.testing.badfiles import BAD_EXPECTED, ODD_EXPECTED_SIZE
 
 CIFAKE_TEST = SHARED / "cifake" / "test"
-RESULT_KEYS = {"label", "score", "generator"}
+RESULT_KEYS = {"label", "score", "generator", "error", "verdict", "reason", "answered_by", "evidence", "width", "height"}
 
 
 def cifake_files(n: int) -> list[Path]:
@@ -56,11 +62,14 @@ def test_every_input_kind_gives_the_same_verdict(det) -> None:
     }
     results = {name: det.predict(x) for name, x in inputs.items()}
     ref = results["str"]
-    assert set(ref) == RESULT_KEYS and ref["generator"] is None
+    assert set(ref) == RESULT_KEYS and ref["generator"] is None and ref["error"] is None
     assert 0.0 <= ref["score"] <= 1.0 and ref["label"] == ("fake" if ref["score"] >= det.threshold else "real")
+    assert ref["verdict"] in ("fake", "real", "uncertain") and ref["reason"] and ref["evidence"] == []
+    assert (ref["width"], ref["height"]) == (32, 32)
     for name, r in results.items():
         assert r["score"] == pytest.approx(ref["score"], abs=1e-6), name
         assert r["label"] == ref["label"], name
+        assert r["verdict"] == ref["verdict"] and r["answered_by"] == ref["answered_by"], name
     # a list of mixed kinds returns one result per input, in order
     mixed = det.predict(list(inputs.values()))
     assert isinstance(mixed, list) and len(mixed) == len(inputs)
@@ -112,7 +121,9 @@ def test_bad_inputs_give_error_entries_in_order(det, awkward_folder: Path) -> No
     assert len(results) == len(inputs)
     assert results[0].get("error") is None and results[-1]["score"] == pytest.approx(results[0]["score"], abs=1e-6)
     for r, (name, fragment) in zip(results[1:], BAD_EXPECTED.items()):
-        assert r == {"label": None, "score": None, "generator": None, "error": r["error"]}, name
+        assert {k: r[k] for k in ("label", "score", "generator", "verdict", "answered_by")} == dict.fromkeys(
+            ("label", "score", "generator", "verdict", "answered_by")), name
+        assert r["reason"] == r["error"], name
         assert fragment in r["error"], (name, r["error"])
     reasons = [r["error"] for r in results[1 + len(bad): -1]]
     assert reasons[0] == "is a directory"

@@ -340,10 +340,12 @@ def test_report_opens_in_chromium_with_every_figure(genimage_eval: tuple[Path, d
     page = inspect_page(out / "report.html", shot)
     assert page["errors"] == [] and page["external"] == []
     figures = {name: (complete, width) for name, complete, width in page["images"]}
-    expected = {"roc", "pr", "score_histogram", "calibration", "robustness", "per_generator", "confusion_matrix"}
+    expected = {"roc", "pr", "score_histogram", "calibration", "robustness", "per_generator", "confusion_matrix",
+                "risk_coverage"}
     assert set(figures) == expected and set(doc["outputs"]["figures"]) == {f"figures/{n}.png" for n in expected}
     assert all(complete and width > 0 for complete, width in figures.values()), figures
     for text in ("Task A: real vs fake", "Protocol", "Format alignment", "Task B: generator attribution", "95% CI",
+                 "Verdicts: answering only inside the domain", "wrong-verdict rate",
                  "published, not ours", doc["model"]["weights_sha256"]):
         assert text in page["text"], text
     assert shot.stat().st_size > 50_000

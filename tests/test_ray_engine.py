@@ -63,7 +63,12 @@ def assert_same_results(local: dict[str, dict], remote: dict[str, dict]) -> None
         other = remote[path]
         assert other["error"] == row["error"], path
         assert other["label"] == row["label"], path
+        assert (other["verdict"], other["reason"], other["answered_by"]) == (row["verdict"], row["reason"],
+                                                                            row["answered_by"]), path
+        claims = lambda items: [(i["source"], i["claim"], i["generator"], i["signer"]) for i in items]  # noqa: E731
+        assert claims(json.loads(other["evidence"])) == claims(row["evidence"]), path  # a JSON string in parquet
         assert other["model"] == row["model"] and other["input_size"] == row["input_size"]
+        assert other["pipeline"] == row["pipeline"]
         if row["error"] is None:
             assert other["score"] == pytest.approx(row["score"], abs=SCORE_TOLERANCE), path
         if row["generator"] is None:
@@ -79,15 +84,20 @@ def test_ray_scores_a_folder_like_the_local_engine(ray_address: str, cifake_cnn:
     (work / "rel").mkdir(parents=True)
     shutil.copy(awkward_folder / "1_fake" / "good_0.jpg", work / "rel" / "x.jpg")
     shutil.copy(awkward_folder / "1_fake" / "good_1.jpg", work / "listed.jpg")
-    args = [str(awkward_folder), "-r", "rel/x.jpg", "-"]  # relative paths mean the caller's folder
+    firefly = str(SHARED / "provenance" / "c2pa" / "Firefly_tabby_cat.jpg")  # declares itself AI-generated
+    args = [str(awkward_folder), "-r", "rel/x.jpg", firefly, "-"]  # relative paths mean the caller's folder
     listing = f"{work / 'listed.jpg'}\nmissing.jpg\n"
     local = local_rows(cifake_cnn, *args, input=listing, cwd=work)
     record, remote = ray_rows(cifake_cnn, tmp_path / "out", ray_address, *args, input=listing, cwd=work)
     assert_same_results(local, remote)
     assert remote["rel/x.jpg"]["error"] is None and remote["missing.jpg"]["error"] == "file not found"
     assert remote[str(awkward_folder / "0_real" / "empty.jpg")]["error"].startswith("empty file")
+    assert (remote[firefly]["verdict"], remote[firefly]["answered_by"]) == ("fake", "evidence:c2pa")
+    assert any(i["source"] == "c2pa" for i in json.loads(remote[firefly]["evidence"]))
     summary = record["summary"]
     assert summary["images"] == len(local) and summary["errors"] == sum(r["error"] is not None for r in local.values())
+    assert summary["fake"] + summary["real"] + summary["uncertain"] + summary["errors"] == summary["images"]
+    assert summary["fake"] == sum(r["verdict"] == "fake" for r in local.values())
     assert record["engine"] == "ray" and record["workers"] == 2 and record["model"]["architecture"] == "cnn-small"
     assert json.loads((tmp_path / "out" / "_detect.json").read_text()) == record
     # a second run never mixes its files into an earlier run's folder

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import shutil
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -115,6 +116,11 @@ def test_health_model_and_openapi(cnn_server: ServerProcess, cifake_cnn: Path) -
                               "max_pixels": 1_000_000, "max_fields": 8, "max_field_bytes": 1024}
     # the training record (server-side paths) is not published
     assert "training" not in info and str(cifake_cnn) not in json.dumps(info)
+    # the pipeline behind the verdicts: evidence, this one model (with its domain and thresholds), fallback
+    stages = info["pipeline"]["stages"]
+    assert [s["stage"] for s in stages] == ["evidence", "models", "fallback"]
+    assert [m["model"] for m in stages[1]["models"]] == [f"{cifake_cnn.name}@{info['version']}"]
+    assert {"fake_at", "real_below"} <= set(stages[1]["models"][0])
 
     spec = httpx.get(cnn_server.url + "/openapi.json").json()
     assert spec["openapi"].startswith("3.") and spec["info"]["title"] == "fakescope"
@@ -158,6 +164,9 @@ def test_single_images_match_the_python_api(cnn_server: ServerProcess, cnn_detec
         assert result["filename"] == name
         assert result["label"] == expected["label"] and result["generator"] is None
         assert result["score"] == pytest.approx(expected["score"], abs=1e-6)
+        assert (result["verdict"], result["reason"], result["answered_by"]) == (
+            expected["verdict"], expected["reason"], expected["answered_by"])
+        assert result["verdict"] in ("fake", "real", "uncertain") and result["evidence"] == expected["evidence"]
         assert (result["width"], result["height"]) == Image.open(io.BytesIO(data)).size
         assert result["explanation"] is None
 
@@ -419,25 +428,21 @@ def test_serve_command_line_errors(cifake_cnn: Path, tmp_path: Path) -> None:
     assert proc.returncode == 0 and "--max-pixels" in proc.stdout and "/v1/detect" in proc.stdout
 
 
-def test_explanations_without_a_torch_backend(cifake_cnn: Path) -> None:
-    """A backend that is not torch (the ONNX one) has no `.model`: explanations then load the torch
-    model from the model directory. In-process (Starlette's TestClient) to swap the backend."""
+def test_explanations_without_a_torch_backend(cifake_cnn: Path, tmp_path: Path) -> None:
+    """The ONNX backend has no torch graph: explanations then load the torch model from the model
+    directory, a copy of their own. In-process (Starlette's TestClient)."""
     from fastapi.testclient import TestClient
 
     from fakescope.detect import Detector
     from fakescope.serve import ServiceLimits, create_app
 
-    torch_detector = Detector.load(cifake_cnn)
-
-    class OpaqueBackend:  # only what the Backend protocol promises
-        def __init__(self, inner) -> None:
-            self.config = inner.config
-            self._inner = inner
-
-        def run(self, batch):
-            return self._inner.run(batch)
-
-    detector = Detector(OpaqueBackend(torch_detector.backend), cifake_cnn)
+    # a private copy: the export writes model.onnx beside the weights, and the shared fixture must
+    # stay as it is (tests/test_onnx.py copies it and changes its config)
+    private = tmp_path / "model"
+    shutil.copytree(cifake_cnn, private)
+    torch_detector = Detector.load(private)
+    detector = Detector.load(private, backend="onnx")
+    assert type(detector.backend).__name__ == "OnnxBackend"
     path = cifake_files(1)[0]
     with TestClient(create_app(detector, limits=ServiceLimits(max_files=2))) as client:
         response = client.post("/v1/detect?explain=true", files={"file": (path.name, path.read_bytes())})
@@ -445,7 +450,7 @@ def test_explanations_without_a_torch_backend(cifake_cnn: Path) -> None:
     (result,) = response.json()["results"]
     assert result["score"] == pytest.approx(torch_detector.predict(path)["score"], abs=1e-6)
     assert result["explanation"]["kind"] == "gradcam" and png_of(result["explanation"]["overlay"]).size == (256, 256)
-    assert client.app.state.scorer._explain_model is not torch_detector.backend.model
+    assert client.app.state.scorer._explain_model is not torch_detector.primary.net
 
 
 def test_an_internal_failure_is_a_json_500_without_details(cifake_cnn: Path) -> None:
@@ -454,14 +459,11 @@ def test_an_internal_failure_is_a_json_500_without_details(cifake_cnn: Path) -> 
     from fakescope.detect import Detector
     from fakescope.serve import create_app
 
-    class BrokenBackend:
-        def __init__(self, config) -> None:
-            self.config = config
+    def broken_forward_pass(arrays):
+        raise RuntimeError("secret internal state /srv/models/x")
 
-        def run(self, batch):
-            raise RuntimeError("secret internal state /srv/models/x")
-
-    detector = Detector(BrokenBackend(Detector.load(cifake_cnn).config), cifake_cnn)
+    detector = Detector.load(cifake_cnn)
+    detector.primary._run = broken_forward_pass  # the model fails inside, as a bug would
     path = cifake_files(1)[0]
     with TestClient(create_app(detector), raise_server_exceptions=False) as client:
         response = client.post("/v1/detect", files={"file": (path.name, path.read_bytes())})

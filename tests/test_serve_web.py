@@ -92,7 +92,9 @@ def test_upload_verdict_explanation_and_errors(playwright_browser, server: Serve
     page.set_input_files("#file-input", str(image))
     card = card_for(page, image.name)
     expect(card).to_have_attribute("data-state", "done", timeout=60_000)
-    assert card.locator(".verdict-label").text_content() == expected["label"]
+    assert card.locator(".verdict-label").text_content() == expected["verdict"]
+    assert card.locator(".reason").text_content() == expected["reason"]
+    assert card.get_attribute("data-label") == expected["label"]
     assert card.locator(".score-value").text_content() == f"{expected['score'] * 100:.1f}%"
     assert float(card.locator(".score-value").get_attribute("data-score")) == pytest.approx(expected["score"], abs=1e-12)
     assert card.locator(".meta").text_content().startswith(f"{expected['width']}×{expected['height']}")
@@ -133,7 +135,7 @@ def test_upload_verdict_explanation_and_errors(playwright_browser, server: Serve
     page.dispatch_event("#dropzone", "drop", {"dataTransfer": transfer})
     drop_card = card_for(page, dropped.name)
     expect(drop_card).to_have_attribute("data-state", "done", timeout=60_000)
-    assert drop_card.locator(".verdict-label").text_content() == api_result(server, dropped.name, dropped.read_bytes())["label"]
+    assert drop_card.locator(".verdict-label").text_content() == api_result(server, dropped.name, dropped.read_bytes())["verdict"]
     expect(drop_card).to_have_attribute("data-explained", "true", timeout=60_000)  # the toggle is still on
 
     # 5. a hostile file name is shown as text, never parsed as HTML
@@ -169,3 +171,56 @@ def test_docs_page_renders_offline(playwright_browser, server: ServerProcess) ->
     expect(page.locator(".endpoint", has_text="/v1/detect").first).to_contain_text("multipart/form-data")
     assert watch.external() == [] and watch.console_errors == [], (watch.external(), watch.console_errors)
     page.close()
+
+
+def test_page_shows_verdict_reason_and_evidence_first(playwright_browser, tmp_path: Path) -> None:
+    """The shipped pipeline: Adobe's C2PA-signed Firefly image is `fake` by its evidence, and the
+    card leads with that verdict and its reason, then the evidence (signer, validation, generator);
+    a ComfyUI output's prompt is folded away; an image no model may judge is `uncertain`, shown as
+    an answer (not an error)."""
+    from playwright.sync_api import expect
+
+    provenance = SHARED / "provenance"
+    firefly = provenance / "c2pa" / "Firefly_tabby_cat.jpg"
+    comfy = provenance / "comfyui" / "sdxl__sdxl_simple_example.png"
+    with ServerProcess(["--no-access-log"], env={"FAKESCOPE_MODEL": ""}) as server:
+        page = playwright_browser.new_page(viewport={"width": 1000, "height": 900})
+        watch = PageWatch(page, server.url)
+        page.goto(server.url + "/")
+        expect(page.locator("#model-info")).to_contain_text("Pipeline fakescope-default: evidence → models")
+        expected = api_result(server, firefly.name, firefly.read_bytes())
+        page.set_input_files("#file-input", [str(firefly), str(comfy)])
+        card = card_for(page, firefly.name)
+        expect(card).to_have_attribute("data-state", "done", timeout=120_000)
+        assert card.get_attribute("data-verdict") == "fake" == expected["verdict"]
+        assert card.locator(".verdict-label").text_content() == "fake"
+        assert card.locator(".reason").text_content() == expected["reason"]
+        assert card.locator(".answered-by").text_content() == "answered by the file's c2pa evidence"
+        # the verdict comes before the evidence, and the evidence before the model's raw score
+        tops = [card.locator(sel).bounding_box()["y"] for sel in (".verdict", ".reason", ".evidence", ".model-score")]
+        assert tops == sorted(tops), tops
+        item = card.locator(".evidence-item[data-source=c2pa][data-claim=generated]")
+        expect(item).to_have_count(1)
+        c2pa = next(i for i in expected["evidence"] if i["source"] == "c2pa" and i["claim"] == "generated")
+        assert item.locator(".evidence-signer").text_content() == c2pa["signer"] and "Adobe" in c2pa["signer"]
+        assert item.locator(".evidence-validation").text_content() == c2pa["validation"]
+        assert item.locator(".evidence-generator").text_content() == c2pa["generator"]
+        # the generator the evidence names, shown as declared (the CIFAKE model has no generator head)
+        assert card.locator(".generator-name").all_text_contents() == [expected["generator"][0]["label"]]
+        assert card.locator(".generator-score").all_text_contents() == ["declared"]
+
+        comfy_card = card_for(page, comfy.name)
+        expect(comfy_card).to_have_attribute("data-state", "done", timeout=120_000)
+        assert comfy_card.get_attribute("data-verdict") == "fake"
+        prompt = comfy_card.locator(".evidence-prompt").first
+        expect(prompt).to_be_attached()
+        assert prompt.get_attribute("open") is None  # folded away until the reader opens it
+        expect(prompt.locator("p")).not_to_be_visible()
+        prompt.locator("summary").click()
+        expect(prompt.locator("p")).to_be_visible()
+
+        shot = tmp_path / "verdicts.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 20_000
+        assert watch.external() == [] and watch.console_errors == [], (watch.external(), watch.console_errors)
+        page.close()

@@ -40,6 +40,12 @@ def test_every_detector_trains_and_reloads_to_the_same_scores(model: str, shared
         expected = ["Real", "SD14"] if folder == "cifake" else ["Real", "ADM", "BigGAN", "GLIDE", "Midjourney", "SD14", "SD15", "VQDM", "Wukong"]
         assert config["generators"] == expected
         assert config["metrics"]["validation"]["generator"]["n"] > 0
+    for directory in (out, out / "best"):  # the run records its domain, OOD statistics and operating point
+        recorded = json.loads((directory / "config.json").read_text())
+        assert recorded["domain"]["sizes"]["width"]["max"] > 0 and recorded["domain"]["fingerprint"]
+        assert recorded["domain"]["ood"]["threshold"] is not None and (directory / "ood.safetensors").is_file()
+        op = recorded["operating_point"]
+        assert 0.0 <= op["real_below"] <= op["fake_at"] <= 1.0 and op["n"] == val["n"]
     saved = saved_val_scores(out)
     assert len(saved) == val["n"]
     again = rescore(out, str(shared / folder), None, set(saved))

@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .detect.detector import Detector
+    from .verdict.detector import Detector
 
 __all__ = ["Detector", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
     if name == "Detector":
-        from .detect.detector import Detector
+        from .verdict.detector import Detector
 
         return Detector
     raise AttributeError(f"module 'fakescope' has no attribute {name!r}")

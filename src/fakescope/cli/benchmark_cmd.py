@@ -39,8 +39,17 @@ def cross_generator(
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch CPU threads (default: torch's choice)."),
     retrain: bool = typer.Option(False, "--retrain", help="Retrain detectors already trained in OUT/models by the same run."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    leave_one_out: bool = typer.Option(False, "--leave-one-out", help="Instead: per generator, train on all others (+ reals), test on its fakes vs the test reals; raw and aligned."),
+    align_format: str = typer.Option("jpeg:96", "--align-format", help="--leave-one-out: the aligned scoring (jpeg:QUALITY or png)."),
+    jpeg_prob: Optional[float] = typer.Option(None, "--jpeg-prob", help="Training: probability of random JPEG re-encoding (both classes)."),
+    jpeg_quality: Optional[str] = typer.Option(None, "--jpeg-quality", help="Training: JPEG quality range LOW-HIGH."),
+    patches_per_image: Optional[int] = typer.Option(None, "--patches-per-image", min=1, help="Training: random crops per image and epoch."),
+    multicrop: Optional[int] = typer.Option(None, "--multicrop", min=1, help="Detectors judge from K native crops (see train --multicrop)."),
+    crop_size: int = typer.Option(128, "--crop-size", min=8, help="Crop size for --multicrop."),
 ) -> None:
-    """GenImage's cross-generator protocol: one detector per subset, tested on every subset; prints crossgen.json."""
+    """GenImage's cross-generator protocol: one detector per subset, tested on every subset; prints crossgen.json.
+
+    With --leave-one-out: one detector per held-out generator; prints leaveout.json."""
     if not 0.0 < test_fraction < 1.0:  # checked before the heavy imports: a typo answers at once
         raise UsageProblem(f"--test-fraction must be between 0 and 1, not {test_fraction}")
     from fakescope.eval.crossgen import CrossGenOptions, cross_generator as run
@@ -51,6 +60,31 @@ def cross_generator(
         raise UsageProblem(f"--arch-args is not JSON: {exc}") from None
     train = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "image_size": image_size, "resize": resize, "seed": seed,
              "max_samples": max_samples, "arch_args": args, "device": device, "pretrained": pretrained}
+    if jpeg_prob is not None or jpeg_quality is not None:
+        lo, _, hi = (jpeg_quality or "30-100").partition("-")
+        try:
+            train["augment"] = {"jpeg_prob": 1.0 if jpeg_prob is None else jpeg_prob, "jpeg_quality": (int(lo), int(hi or lo))}
+        except ValueError:
+            raise UsageProblem(f"--jpeg-quality expects LOW-HIGH, got {jpeg_quality!r}") from None
+    if leave_one_out:
+        from fakescope.eval.leaveout import LeaveOneOutOptions, leave_one_out as run_loo
+
+        if patches_per_image is not None:
+            train["patches_per_image"] = patches_per_image
+        if multicrop is not None:
+            train["multicrop"] = {"crops": multicrop, "size": crop_size}
+        loo = run_loo(LeaveOneOutOptions(
+            data=data, model=model, out=out, format=format, train_split=train_split, test_split=test_split,
+            test_fraction=test_fraction, subsets=list(subset) if subset else None, min_test_per_class=min_test_per_class,
+            align_format=align_format, train={k: v for k, v in train.items() if v is not None},
+            batch_size=batch_size or 64, threads=threads, progress=progress, retrain=retrain))
+        means = loo["mean"]
+        typer.echo(f"leave-one-out: {len(loo['rows'])} held-out generators, mean AUROC raw {means['raw']['auroc']}, "
+                   f"aligned {means['aligned']['auroc']}; {out}/leaveout.csv", err=True)
+        emit_json(loo)
+        return
+    if patches_per_image is not None or multicrop is not None:
+        raise UsageProblem("--patches-per-image and --multicrop are for --leave-one-out (train them with fakescope train)")
     options = CrossGenOptions(data=data, model=model, out=out, format=format, train_split=train_split, test_split=test_split,
                               test_fraction=test_fraction, subsets=list(subset) if subset else None,
                               min_test_per_class=min_test_per_class, train={k: v for k, v in train.items() if v is not None},

@@ -22,13 +22,15 @@ T = TypeVar("T")
 @user_errors
 def detect(
     paths: List[str] = typer.Argument(..., help="Image files, folders, globs, datasets (.parquet, hf:NAME) or - (paths on stdin)."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model directory or hf:OWNER/NAME[@REVISION] (default: the shipped model, or $FAKESCOPE_MODEL)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="One model alone (a directory, a shipped name such as native, or hf:OWNER/NAME[@REVISION]), with its domain check and operating point (default: the shipped pipeline)."),
+    pipeline: Optional[str] = typer.Option(None, "--pipeline", help="A pipeline file (JSON or TOML) instead of the shipped one."),
+    watermarks: bool = typer.Option(False, "--watermarks", help="Also decode invisible watermarks (SD, SDXL, InvokeAI) as evidence: slower."),
     format: Optional[str] = typer.Option(None, "--format", "-f", help="table (default), json, jsonl (one line per image, streamed) or csv."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout (ray: the parquet folder)."),
     explain: Optional[str] = typer.Option(None, "--explain", help="Write a Grad-CAM overlay (and spectrum view) per image into this folder."),
     backend: str = typer.Option("torch", "--backend", help="torch or onnx (onnxruntime; exported on first use)."),
     batch_size: int = typer.Option(64, "--batch-size", help="Images per model call."),
-    threshold: Optional[float] = typer.Option(None, "--threshold", help="P(fake) at or above which an image is 'fake' (default: the model's)."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="P(fake) at or above which the raw `label` is 'fake' (default: the model's); verdicts follow each model's operating point."),
     recursive: bool = typer.Option(False, "--recursive", "-r", help="Descend into subfolders (and let ** in globs match folders)."),
     split: Optional[str] = typer.Option(None, "--split", help="For dataset inputs: only this split."),
     top_k: int = typer.Option(3, "--top-k", help="Generators listed per image (attribution models)."),
@@ -40,28 +42,35 @@ def detect(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar on stderr."),
     fail_on_error: bool = typer.Option(False, "--fail-on-error", help="Exit 1 when any input could not be scored."),
 ) -> None:
-    """Tell whether images are AI-generated (P(fake)) and, for attribution models, by which generator.
+    """Tell whether images are AI-generated: a verdict (fake, real or uncertain) with its reason.
 
+    The verdict comes from what the file declares about itself (C2PA, IPTC, generator records) or
+    from a model answering inside its own domain at its operating point; otherwise "uncertain".
     Bad files get a per-file error entry and the run goes on (exit 0, or 1 with --fail-on-error).
     """
     _check_options(format, engine, batch_size, threshold, top_k, threads, workers, explain, output, paths)
+    if model is not None and pipeline is not None:
+        raise UsageProblem("--model runs one model alone and --pipeline a pipeline file: give one of them")
     from fakescope.detect.collect import check_inputs
 
     check_inputs(paths, split)
     if engine == "ray":
-        _detect_ray(paths, model, output, backend, batch_size, threshold, top_k, recursive, split, workers,
-                    ray_address, progress, fail_on_error)
+        _detect_ray(paths, model, pipeline, watermarks, output, backend, batch_size, threshold, top_k, recursive,
+                    split, workers, ray_address, progress, fail_on_error)
         return
     # Idle OpenMP threads sleep instead of spinning: with batches this is faster on a quiet machine
     # too, and on a shared one a spinning thread takes the core the next batch needs (544 vs 366
     # images/s, benchmarks/RESULTS.md). Set before torch starts its threads; the user's value wins.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from fakescope.detect.detector import Detector, physical_cores
+    from fakescope.detect.detector import physical_cores
+    from fakescope.verdict.detector import Detector
 
-    det = Detector.load(model, backend=backend, device=device, threads=threads or physical_cores())
+    det = Detector.load(model, pipeline=pipeline, backend=backend, device=device, threads=threads or physical_cores(),
+                        watermarks=watermarks or None)
     info = det.info()
     meta = {k: info[k] for k in ("name", "version", "architecture", "task", "input_size", "threshold")}
-    meta.update(threshold=info["threshold"] if threshold is None else threshold, backend=backend)
+    meta.update(threshold=info["threshold"] if threshold is None else threshold, backend=backend,
+                pipeline=info["pipeline"])
     explainer = _explainer(explain, det, meta, device) if explain else None
     try:
         summary = _run_local(det, paths, format or "table", output, explainer, batch_size, threshold, top_k,
@@ -140,20 +149,19 @@ def _run_local(det: Any, paths: list[str], fmt: str, output: Optional[str], expl
     from fakescope.detect.writers import WRITERS, summary_line
 
     def run(stream: TextIO) -> dict:
-        counts = {"images": 0, "fake": 0, "real": 0, "errors": 0}
+        counts = {"images": 0, "fake": 0, "real": 0, "uncertain": 0, "errors": 0}
         start = time.perf_counter()
         writer = WRITERS[fmt](stream)
         writer.start(meta)
         items = expand_inputs(paths, recursive=recursive, split=split, stdin=sys.stdin)
         with _LazyBar(progress) as bar:
             for item, result in det.iter_predict(items, batch_size=batch_size, threshold=threshold, top_k=top_k):
-                row = {"path": describe_input(item), "label": result["label"], "score": result["score"],
-                       "generator": result["generator"], "error": result.get("error")}
+                row = {"path": describe_input(item), **result}
                 if explainer is not None and row["error"] is None:
                     row["explanation"] = explainer.add(item, row)
                 writer.row(row)
                 counts["images"] += 1
-                counts["errors" if row["error"] else row["label"]] += 1
+                counts["errors" if row["error"] else row["verdict"]] += 1
                 bar.update()
         seconds = time.perf_counter() - start
         summary = {**counts, "seconds": round(seconds, 3),
@@ -195,7 +203,8 @@ class _LazyBar:
             self.bar.update(1)
 
 
-def _detect_ray(paths: list[str], model: Optional[str], output: str, backend: str, batch_size: int,
+def _detect_ray(paths: list[str], model: Optional[str], pipeline: Optional[str], watermarks: bool, output: str,
+                backend: str, batch_size: int,
                 threshold: Optional[float], top_k: int, recursive: bool, split: Optional[str], workers: Optional[int],
                 address: Optional[str], progress: bool, fail_on_error: bool) -> None:
     from fakescope.detect.ray_engine import ray_detect
@@ -204,7 +213,7 @@ def _detect_ray(paths: list[str], model: Optional[str], output: str, backend: st
         import ray  # noqa: F401
     except ImportError:
         raise UsageProblem("--engine ray needs Ray Data: pip install 'fakescope[ray]'") from None
-    record = ray_detect(paths, model_dir=model, out_dir=output, backend=backend,
+    record = ray_detect(paths, model_dir=model, pipeline=pipeline, watermarks=watermarks, out_dir=output, backend=backend,
                         batch_size=batch_size, threshold=threshold, top_k=top_k, recursive=recursive, split=split,
                         workers=workers, address=address, progress=progress)
     emit_json(record)

@@ -14,7 +14,7 @@ from .app import UsageProblem, app, emit_json, user_errors
 def evaluate(
     data: str = typer.Option(..., "--data", help="Test source (folder, parquet, manifest, hf:...)."),
     out: str = typer.Option(..., "--out", help="Output folder: metrics.json, predictions, report.html, figures/."),
-    model: Optional[str] = typer.Option(None, "--model", help="Model directory or hf:OWNER/NAME[@REVISION] (default: the shipped default model)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model directory, shipped model name or hf:OWNER/NAME[@REVISION] (default: the shipped default model)."),
     split: Optional[str] = typer.Option(None, "--split", help="Test split (default: test, else val/validation, else the only split)."),
     format: Optional[str] = typer.Option(None, "--format", help="Force the data format."),
     degrade: Optional[list[str]] = typer.Option(
@@ -53,8 +53,10 @@ def evaluate(
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise UsageProblem(f"--threshold {threshold} is not a probability in [0, 1]")
     views = None if tta is None else [v for v in tta if v != "none"]  # checked by the model config
-    if model is not None and not model.startswith("hf:") and not (Path(model) / "config.json").is_file():
-        raise UsageProblem(f"{model} is not a model directory (no config.json)")
+    from fakescope.models.hub import is_hub_spec, resolve_model
+
+    if model is not None and not is_hub_spec(model) and not (resolve_model(model) / "config.json").is_file():
+        raise UsageProblem(f"{model} is not a model directory or a shipped model name (no config.json)")
     paths = [data]
     if dedup_against:  # SOURCE[:SPLIT]: the path is what precedes a trailing split name
         paths.append(dedup_against if Path(dedup_against).exists() else (dedup_against.rpartition(":")[0] or dedup_against))

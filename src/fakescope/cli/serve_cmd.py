@@ -35,7 +35,9 @@ def _bind(host: str, port: int) -> socket.socket:
 @app.command("serve")
 @user_errors
 def serve(
-    model: Optional[str] = typer.Option(None, "--model", help="Model directory or hf:OWNER/NAME[@REVISION] (default: the shipped default model)."),
+    model: Optional[str] = typer.Option(None, "--model", help="One model alone (a directory, a shipped name or hf:OWNER/NAME[@REVISION]), with its domain check and operating point (default: the shipped pipeline)."),
+    pipeline: Optional[str] = typer.Option(None, "--pipeline", help="A pipeline file (JSON or TOML) instead of the shipped one."),
+    watermarks: bool = typer.Option(False, "--watermarks", help="Also decode invisible watermarks as evidence (slower)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (0.0.0.0 exposes the service)."),
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="TCP port (0: any free port)."),
     backend: str = typer.Option("torch", "--backend", help="Inference backend: torch or onnx."),
@@ -51,21 +53,24 @@ def serve(
         None, "--max-connections", min=1, help="Concurrent connections before answering 503 (default: unlimited)."),
     access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="Log one line per request on stderr."),
 ) -> None:
-    """Serve the model over HTTP: POST /v1/detect, GET /v1/model, GET /healthz, the web page at /, docs at /docs."""
+    """Serve the verdict pipeline over HTTP: POST /v1/detect, GET /v1/model, GET /healthz, the web page at /, docs at /docs."""
     from fakescope.serve.limits import ServiceLimits  # light: the heavy imports wait for a bound port
 
     if backend not in ("torch", "onnx"):
         raise UsageProblem(f"--backend must be torch or onnx, not {backend!r}")
+    if model is not None and pipeline is not None:
+        raise UsageProblem("--model serves one model alone and --pipeline a pipeline file: give one of them")
     limits = ServiceLimits(
         max_file_bytes=int(max_file_mb * MIB), max_request_bytes=int(max_request_mb * MIB),
         max_files=max_files, max_pixels=max_pixels,
     )
     sock = _bind(host, port)  # before the slow imports and model load: a busy port fails fast
-    from fakescope.detect import Detector
     from fakescope.serve import create_app
+    from fakescope.verdict.detector import Detector
 
     try:
-        detector = Detector.load(model, backend=backend, threads=threads)
+        detector = Detector.load(model, pipeline=pipeline, backend=backend, threads=threads,
+                                 watermarks=watermarks or None)
     except ImportError as exc:
         raise UsageProblem(f"--backend {backend} needs an optional dependency: {exc}") from None
     application = create_app(detector, limits=limits)

@@ -71,12 +71,19 @@ def train(
     tta: Optional[list[str]] = typer.Option(None, "--tta", help="Test-time augmentation recorded in the config (repeatable; 'hflip': average with the mirror image)."),
     subset: Optional[str] = typer.Option(None, "--subset", help="Only samples of this subset (a GenImage subset, a Community Forensics generator pair)."),
     streaming: bool = typer.Option(False, "--streaming", help="Stream hf: datasets instead of downloading them (needs --max-samples N: the first N rows of each split)."),
+    exclude_subset: Optional[str] = typer.Option(None, "--exclude-subset", help="Every sample except the fakes of this subset (leave-one-generator-out)."),
+    patches_per_image: int = typer.Option(1, "--patches-per-image", min=1, help="Random crops per image and epoch (decoded once)."),
+    multicrop: Optional[int] = typer.Option(None, "--multicrop", min=1, help="Judge each image from K native crops (recorded in config.json); trains on single crops."),
+    crop_size: int = typer.Option(128, "--crop-size", min=8, help="Crop size for --multicrop (the canvas is --image-size)."),
+    multicrop_how: str = typer.Option("grid", "--multicrop-how", help="grid (K a square number) or random (seeded)."),
+    multicrop_seed: int = typer.Option(0, "--multicrop-seed", help="Seed of the random crop positions."),
 ) -> None:
     """Train a detector; writes OUT/model.safetensors, config.json, train_log.jsonl and OUT/best/.
 
     Multi-process: `torchrun --nproc-per-node=N -m fakescope train ...` (DDP; gloo on CPU, nccl on CUDA).
     """
     from fakescope.models import get_spec
+    from fakescope.models.config import MultiCropConfig
     from fakescope.train import AugmentOptions, TrainOptions, train as run
 
     if task not in ("binary", "generator", "both"):
@@ -101,6 +108,8 @@ def train(
             generator_loss_weight=generator_loss_weight, label_smoothing=label_smoothing,
             checkpoint_every=checkpoint_every, resume=resume, progress=progress, name=name, subset=subset, tta=list(tta or []),
             streaming=streaming,
+            exclude_subset=exclude_subset, patches_per_image=patches_per_image,
+            multicrop=MultiCropConfig(crops=multicrop, size=crop_size, how=multicrop_how, seed=multicrop_seed) if multicrop else None,
         )
     except (ValueError, TypeError) as exc:
         raise UsageProblem(str(exc)) from None

@@ -11,7 +11,7 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .sample import DataSource, Sample
+from .sample import FAKE, DataSource, Sample
 
 
 @dataclass(frozen=True)
@@ -27,10 +27,24 @@ class SubsetFilter:
         return f"subset={self.subset}"
 
 
+@dataclass(frozen=True)
+class LeaveOutFilter:
+    """Keeps every sample except the fakes of `subset`: leave-one-generator-out training keeps all
+    reals (whatever subset they are filed under) and every other generator's fakes."""
+
+    subset: str
+
+    def __call__(self, sample: Sample) -> bool:
+        return not (sample.label == FAKE and sample.subset == self.subset)
+
+    def describe(self) -> str:
+        return f"without-fakes-of={self.subset}"
+
+
 class FilteredSource(DataSource):
     """`base`, keeping only the samples `keep` accepts. Splits are the base's splits."""
 
-    def __init__(self, base: DataSource, keep: SubsetFilter) -> None:
+    def __init__(self, base: DataSource, keep: SubsetFilter | LeaveOutFilter) -> None:
         super().__init__(base.spec, base.selected_split)
         self.base = base
         self.keep = keep
@@ -89,3 +103,6 @@ class HeadSource(DataSource):
 def first_samples(source: DataSource, n: int) -> HeadSource:
     """`source` cut to the first `n` samples of each split (in the source's own order)."""
     return HeadSource(source, n)
+def leave_out(source: DataSource, subset: str) -> FilteredSource:
+    """`source` without the fakes whose `subset` field is `subset` (reals all kept)."""
+    return FilteredSource(source, LeaveOutFilter(subset))

@@ -1,11 +1,13 @@
-"""`Detector`: load a model directory (or the shipped default) and get verdicts for images.
+"""`ModelDetector`: one model directory, raw scores: P(fake), the label at the model's threshold.
 
-    from fakescope import Detector
-    det = Detector.load()                      # the shipped default model
+    from fakescope.detect.detector import ModelDetector
+    det = ModelDetector.load(model_dir)
     det.predict("photo.jpg")                   # {"label": "fake", "score": 0.97, "generator": [...] or None}
     det.predict(["a.png", pil_image, raw_bytes, numpy_array])   # a list, one result per input
 
-Results have the shape of a Hugging Face image-classification pipeline entry; `score` is P(fake).
+This is the layer below verdicts: it knows nothing of domains, operating points or evidence. Users
+want `fakescope.Detector` (fakescope.verdict.detector), which runs the verdict pipeline and adds
+`verdict`, `reason`, `answered_by` and `evidence` to these fields.
 Preprocessing comes from the model's own config.json; there is no second copy of it.
 """
 
@@ -76,7 +78,7 @@ def _backend_factory(name: str) -> Callable[[Path, str, int | None], Backend]:
     return BACKENDS[name]
 
 
-class Detector:
+class ModelDetector:
     def __init__(self, backend: Backend, model_dir: Path | None = None) -> None:
         self.backend = backend
         self.config: ModelConfig = backend.config
@@ -84,9 +86,9 @@ class Detector:
 
     @classmethod
     def load(cls, model_dir: str | os.PathLike[str] | None = None, *, backend: str = "torch", device: str = "cpu",
-             threads: int | None = None) -> "Detector":
-        """Load a model directory (model.safetensors + config.json) or a hub model (hf:OWNER/NAME[@REVISION]);
-        None loads the shipped default."""
+             threads: int | None = None) -> "ModelDetector":
+        """Load a model directory (model.safetensors + config.json), a shipped model by name ("default",
+        "native": `fakescope models`) or a hub model (hf:OWNER/NAME[@REVISION]); None loads the shipped default."""
         directory = resolve_model(model_dir) if model_dir is not None else default_model_dir()
         factory = _backend_factory(backend)  # an unknown backend fails before any loading
         if not (directory / CONFIG).is_file():
@@ -113,6 +115,7 @@ class Detector:
             "input_size": c.preprocess.input_size,
             "preprocess": {**c.to_dict()["preprocess"]},
             "tta": list(c.tta),
+            "multicrop": c.to_dict()["multicrop"],
             "labels": list(c.labels),
             "generators": list(c.generators),
             "threshold": c.threshold,
@@ -156,7 +159,7 @@ class Detector:
         return results[0] if single else results
 
     def __repr__(self) -> str:
-        return f"Detector({self.info()['name']!r}, {self.config.architecture}, {self.config.preprocess.input_size}px)"
+        return f"ModelDetector({self.info()['name']!r}, {self.config.architecture}, {self.config.preprocess.input_size}px)"
 
 
 def _is_iterable_of_inputs(obj: Any) -> bool:
@@ -169,4 +172,4 @@ def _is_iterable_of_inputs(obj: Any) -> bool:
     return isinstance(obj, Iterable)
 
 
-__all__ = ["Detector", "default_model_dir", "describe_input", "read_config"]
+__all__ = ["ModelDetector", "default_model_dir", "describe_input", "read_config"]

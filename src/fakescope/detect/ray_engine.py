@@ -1,12 +1,14 @@
 """`fakescope detect --engine ray`: score a large collection with Ray Data, write parquet.
 
     inputs (folders, globs, files, datasets) --flat_map: read tasks--> rows {path, data, problem}
-        --map_batches: a pool of `ScoreBatch` actors, one Detector each--> result rows --> parquet
+        --map_batches: a pool of `ScoreBatch` actors, one verdict pipeline each--> result rows --> parquet
 
 Read tasks split the inputs by position (task k of P takes every P-th input), so they need no
 shared listing; each reads only its share of the bytes. Decoding and scoring happen in the
-actors, which load the model once each and reuse it for every batch. The result rows are the ones
-`fakescope detect --format jsonl` prints (path, label, score, generator, error, model, input_size),
+actors, which load the pipeline once each and reuse it for every batch; the evidence stage reads
+the same bytes the decoder gets. The result rows are the ones `fakescope detect --format jsonl`
+prints (path, verdict, reason, answered_by, evidence as a JSON string, label, score, generator,
+error, model, input_size, pipeline),
 as parquet files in the output folder, plus `_detect.json` (model, inputs, counts) which parquet
 readers skip (a leading underscore).
 
@@ -17,6 +19,7 @@ one (or RAY_ADDRESS), the run joins that cluster, whose workers must see the sam
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -34,10 +37,11 @@ from .inputs import InputProblem, describe_input, sample_bytes
 from .writers import model_id
 
 SUMMARY_FILE = "_detect.json"
-GENERATOR_TYPE = pa.list_(pa.struct([("label", pa.string()), ("score", pa.float64())]))
+GENERATOR_TYPE = pa.list_(pa.struct([("label", pa.string()), ("score", pa.float64()), ("source", pa.string())]))
 RESULT_SCHEMA = pa.schema([
-    ("path", pa.string()), ("label", pa.string()), ("score", pa.float64()), ("generator", GENERATOR_TYPE),
-    ("error", pa.string()), ("model", pa.string()), ("input_size", pa.int32()),
+    ("path", pa.string()), ("verdict", pa.string()), ("reason", pa.string()), ("answered_by", pa.string()),
+    ("evidence", pa.string()), ("label", pa.string()), ("score", pa.float64()), ("generator", GENERATOR_TYPE),
+    ("error", pa.string()), ("model", pa.string()), ("input_size", pa.int32()), ("pipeline", pa.string()),
 ])
 
 
@@ -67,15 +71,17 @@ def read_part(row: dict[str, Any], *, inputs: list[str], cwd: str, recursive: bo
 
 
 class ScoreBatch:
-    """Ray actor: one Detector, reused for every batch this worker scores."""
+    """Ray actor: one verdict pipeline (fakescope.Detector), reused for every batch this worker scores."""
 
-    def __init__(self, model_dir: str, backend: str, threshold: float | None, top_k: int, batch_size: int,
-                 threads: int) -> None:
-        from .detector import Detector
+    def __init__(self, model_dir: str | None, pipeline: str | None, watermarks: bool, backend: str,
+                 threshold: float | None, top_k: int, batch_size: int, threads: int) -> None:
+        from fakescope.verdict.detector import Detector
 
-        self.detector = Detector.load(model_dir, backend=backend, threads=threads)
+        self.detector = Detector.load(model_dir, pipeline=pipeline, backend=backend, threads=threads,
+                                      watermarks=watermarks or None)
         info = self.detector.info()
         self.model = model_id(info)
+        self.pipeline = info["pipeline"]["name"]
         self.input_size = int(info["input_size"])
         self.threshold = threshold
         self.top_k = top_k
@@ -86,11 +92,13 @@ class ScoreBatch:
         problems = batch.column("problem").to_pylist()
         datas = batch.column("data").to_pylist()
         items = [InputProblem(p, why) if why is not None else d for p, d, why in zip(paths, datas, problems)]
-        results = [r for _, r in self.detector.iter_predict(items, batch_size=self.batch_size,
+        results = [r for _, r in self.detector.iter_predict(items, batch_size=self.batch_size, workers=0,
                                                             threshold=self.threshold, top_k=self.top_k)]
         return pa.Table.from_pylist([
-            {"path": p, "label": r["label"], "score": r["score"], "generator": r["generator"], "error": r.get("error"),
-             "model": self.model, "input_size": self.input_size}
+            {"path": p, "verdict": r["verdict"], "reason": r["reason"], "answered_by": r["answered_by"],
+             "evidence": json.dumps(r["evidence"], ensure_ascii=False, default=str), "label": r["label"],
+             "score": r["score"], "generator": r["generator"], "error": r.get("error"),
+             "model": self.model, "input_size": self.input_size, "pipeline": self.pipeline}
             for p, r in zip(paths, results)
         ], schema=RESULT_SCHEMA)
 
@@ -107,29 +115,33 @@ def _read_stdin_paths(inputs: list[str]) -> list[str]:
 
 
 def ray_detect(inputs: list[str], *, model_dir: str | os.PathLike[str] | None, out_dir: str | os.PathLike[str],
-               backend: str = "torch", batch_size: int = 64, threshold: float | None = None, top_k: int = 3,
+               pipeline: str | os.PathLike[str] | None = None, watermarks: bool = False, backend: str = "torch", batch_size: int = 64, threshold: float | None = None, top_k: int = 3,
                recursive: bool = False, split: str | None = None, workers: int | None = None,
                address: str | None = None, progress: bool = True) -> dict[str, Any]:
     """Score `inputs` with a Ray actor pool; write parquet into `out_dir`; return the run's summary.
 
-    `model_dir` None: the shipped default model (or $FAKESCOPE_MODEL), as `Detector.load()`.
+    `model_dir` and `pipeline` None: the shipped pipeline, as `Detector.load()`.
     """
     import ray
     import ray.data
 
-    from .detector import Detector
+    from fakescope.verdict.detector import Detector
 
     out = Path(out_dir)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UserError(f"{out} exists and is not an empty folder: Ray writes its parquet files into a new one")
-    checked = Detector.load(model_dir, backend="torch")  # fail fast, in the driver, on a bad model
+    # fail fast, in the driver, on a bad model or pipeline file
+    checked = Detector.load(model_dir, pipeline=pipeline, backend="torch")
     info = checked.info()
-    model_dir = str(Path(checked.model_dir).resolve())
+    model_dir = str(Path(model_dir).resolve()) if model_dir is not None else None
+    pipeline = str(Path(pipeline).resolve()) if pipeline is not None else None
+    model_dirs = [str(m.model_dir) for m in checked.pipeline.models]
     del checked
     if backend == "onnx":  # export once here, not once per actor
         from .onnx_export import onnx_file_for
 
-        onnx_file_for(model_dir)
+        for directory in model_dirs:
+            onnx_file_for(directory)
     inputs = _read_stdin_paths(list(inputs))
     start = time.perf_counter()
     started_here = not ray.is_initialized()
@@ -149,7 +161,8 @@ def ray_detect(inputs: list[str], *, model_dir: str | os.PathLike[str] | None, o
         ds = ds.map_batches(
             ScoreBatch, batch_size=batch_size, batch_format="pyarrow", num_cpus=1,
             compute=ray.data.ActorPoolStrategy(size=size),
-            fn_constructor_kwargs={"model_dir": model_dir, "backend": backend, "threshold": threshold,
+            fn_constructor_kwargs={"model_dir": model_dir, "pipeline": pipeline, "watermarks": watermarks,
+                                   "backend": backend, "threshold": threshold,
                                    "top_k": top_k, "batch_size": batch_size, "threads": 1},
         )
         ds.write_parquet(str(out))
@@ -160,6 +173,7 @@ def ray_detect(inputs: list[str], *, model_dir: str | os.PathLike[str] | None, o
     summary = _summarize(out, seconds)
     model = {k: info[k] for k in ("name", "version", "architecture", "input_size", "threshold")}
     model["backend"] = backend
+    model["pipeline"] = {k: v for k, v in info["pipeline"].items()}
     record = {"engine": "ray", "output": str(out), "workers": size, "model": model, "inputs": inputs,
               "summary": summary, "files": sorted(p.name for p in out.glob("*.parquet"))}
     atomic_write_json(out / SUMMARY_FILE, record)
@@ -169,9 +183,10 @@ def ray_detect(inputs: list[str], *, model_dir: str | os.PathLike[str] | None, o
 def _summarize(out: Path, seconds: float) -> dict[str, Any]:
     import pyarrow.dataset as pads
 
-    table = pads.dataset(str(out), format="parquet").to_table(columns=["label", "error"])
-    labels = table.column("label").to_pylist()
+    table = pads.dataset(str(out), format="parquet").to_table(columns=["verdict", "error"])
+    verdicts = table.column("verdict").to_pylist()
     n = table.num_rows
     errors = sum(e is not None for e in table.column("error").to_pylist())
-    return {"images": n, "fake": labels.count("fake"), "real": labels.count("real"), "errors": errors,
+    return {"images": n, "fake": verdicts.count("fake"), "real": verdicts.count("real"),
+            "uncertain": verdicts.count("uncertain"), "errors": errors,
             "seconds": round(seconds, 2), "images_per_s": round(n / seconds, 1) if seconds > 0 else 0.0}

@@ -30,6 +30,7 @@ from fakescope.utils.atomic import atomic_write_json
 from .breakdown import condition_metrics
 from .conditions import NO_ALIGNMENT, Alignment, Condition, parse_alignment, parse_conditions
 from .datacheck import format_size_check
+from .evidence import evidence_summary, with_evidence
 from .metrics import BOOTSTRAP_SEED, ECE_BINS, expected_calibration_error
 from .predictions import PREDICTION_FORMATS, RowLog, predictions_schema, read_log, recover_log, write_predictions
 from .published import evaluation_references
@@ -154,7 +155,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
     bar = tqdm(total=total, initial=len(done), desc="evaluate", unit="img", disable=not opts.progress,
                dynamic_ncols=True, mininterval=0.5, file=sys.stderr)
     t_score = time.time()
-    stream = entries(source, counts, done=done, cutoff=cutoff, exclude_hashes=exclude)
+    stream = with_evidence(entries(source, counts, done=done, cutoff=cutoff, exclude_hashes=exclude))
     try:
         for row in score_rows(backend, stream, conditions, alignment=alignment, batch_size=opts.batch_size,
                               counts=counts):
@@ -170,8 +171,10 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
         bar.close()
     score_seconds = time.time() - t_score
 
+    # The verdict pass (eval/verdicts.py) reads the same images again when the model has OOD statistics.
+    again = lambda: entries(source, PassCounts(), cutoff=cutoff, exclude_hashes=exclude)  # noqa: E731
     doc = _results(opts, config, model_dir, sha, source, split, fingerprint, conditions, alignment, threshold,
-                   counts, dedup, log, done, score_seconds, environment_record(), out)
+                   counts, dedup, log, done, score_seconds, environment_record(), out, again)
     doc["protocol"]["timing"]["seconds_total"] = round(time.time() - t0, 2)
     atomic_write_json(out / "metrics.json", doc)
     shutil.rmtree(partial, ignore_errors=True)
@@ -188,10 +191,14 @@ def _expected(source: DataSource, split: str, max_samples: int | None) -> int | 
 def _results(opts: EvalOptions, config: Any, model_dir: Path, sha: str, source: DataSource, split: str, fingerprint: str,
              conditions: list[Condition], alignment: Alignment | None, threshold: float, counts: PassCounts,
              dedup: dict[str, Any], log: RowLog, done: set[str], score_seconds: float, env: dict[str, Any],
-             out: Path) -> dict[str, Any]:
+             out: Path, again: Any = None) -> dict[str, Any]:
+    from .verdicts import add_verdicts
+
     names = [c.name for c in conditions]
     vocab = list(config.generators) if config.has_generator else []
     table = read_log(log.path, predictions_schema(names, bool(vocab)))
+    table, verdicts = add_verdicts(model_dir, table, stream=again or (lambda: []), alignment=alignment,
+                                   n_resamples=opts.bootstrap, device=opts.device, tta=opts.tta, threshold=threshold)
     pred_path = write_predictions(table, out, opts.predictions_format)
     col = lambda name: table.column(name).to_pylist()  # noqa: E731
     labels_all = np.asarray([-1 if v is None else v for v in col("label")], dtype=np.int64)
@@ -235,7 +242,7 @@ def _results(opts: EvalOptions, config: Any, model_dir: Path, sha: str, source: 
         "model": {"dir": str(model_dir), "spec": opts.model, "name": config.name or model_dir.name, "architecture": config.architecture,
                   "task": config.task, "weights_sha256": sha, "preprocess": config.to_dict()["preprocess"],
                   "preprocess_description": config.preprocess.describe(), "threshold": config.threshold,
-                  "tta": list(config.tta), "generators": vocab},
+                  "tta": list(config.tta), "multicrop": config.to_dict()["multicrop"], "generators": vocab},
         "data": {"spec": opts.data, "format": source.format, "split": split, "fingerprint": fingerprint,
                  "n_listed": counts.seen, "n_rows": int(table.num_rows), "n_scored": int(clean["n"]),
                  "n_real": int(clean["n_real"]), "n_fake": int(clean["n_fake"]),
@@ -269,6 +276,8 @@ def _results(opts: EvalOptions, config: Any, model_dir: Path, sha: str, source: 
         },
         "conditions": results,
         "attribution": results["clean"].get("attribution"),
+        "verdicts": verdicts,
+        "evidence": evidence_summary(col("label"), col("evidence_verdict"), col("evidence")),
         "calibration": {"condition": "clean", **expected_calibration_error(labels[clean_ok], scores["clean"][clean_ok])},
         "published": evaluation_references(opts.data, source.format, generators_present, bool(results["clean"]["per_family"]),
                                            names),

@@ -111,6 +111,10 @@ def write_evaluation_report(out_dir: Path, doc: dict[str, Any], labels: np.ndarr
             ("top-1 accuracy", num(attribution["top1_accuracy"])), ("macro-F1 (classes present)", num(attribution["macro_f1"])),
             ("fakes whose generator the model does not know", num(attribution["n_fakes_outside_vocabulary"])),
         ]), figs.row(("confusion_matrix", "Confusion matrix, rows = true class (colour: share of the row; numbers: counts)."))))
+    if doc.get("verdicts"):
+        from .selective_report import verdict_section
+
+        parts.append(verdict_section(doc["verdicts"], figs))
     refs = doc.get("published") or []
     if refs:
         rows = [[esc(r["what"]), esc(r["source"]), esc(r["metric"]), num(r["value"]), num(_lookup(doc, r["compare_with"]))] for r in refs]

@@ -27,6 +27,8 @@ BASE_FIELDS: list[tuple[str, pa.DataType]] = [
     ("key", pa.string()), ("path", pa.string()), ("split", pa.string()), ("label", pa.int64()),
     ("generator", pa.string()), ("subset", pa.string()), ("family", pa.string()), ("format", pa.string()),
     ("width", pa.int64()), ("height", pa.int64()), ("error", pa.string()),
+    # what the file declares (eval/evidence.py): verdict, generator, the items as JSON
+    ("evidence_verdict", pa.string()), ("evidence_generator", pa.string()), ("evidence", pa.string()),
 ]
 PREDICTION_FORMATS = ("parquet", "csv")
 

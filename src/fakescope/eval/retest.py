@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from fakescope.errors import UserError
+from fakescope.models.hub import resolve_model
 from fakescope.utils.atomic import atomic_write_json, atomic_write_text
 
 from .evaluate import EvalOptions, evaluate
@@ -37,19 +38,10 @@ class RetestOptions:
     evaluate: dict[str, Any] = field(default_factory=dict)  # further EvalOptions (split, max_samples, batch_size, ...)
 
 
-def resolve_model_dir(spec: str) -> str:
-    """A model directory, or a hub spec resolved by fakescope.models.hub when that layer is present."""
-    try:
-        from fakescope.models.hub import resolve_model  # type: ignore[import-not-found]
-    except ImportError:
-        return spec
-    return str(resolve_model(spec))
-
-
 def retest(opts: RetestOptions) -> dict[str, Any]:
     if not opts.models:
         raise UserError("give at least one model (--models DIR)")
-    models = [resolve_model_dir(m) for m in opts.models]
+    models = [str(resolve_model(m)) for m in opts.models]
     names = _names(models)
     base = EvalOptions(data=opts.data, out=opts.out)
     try:

@@ -34,6 +34,7 @@ class Entry:
     format: str | None = None
     error: str | None = None
     image: Image.Image | None = None
+    evidence: dict[str, Any] | None = None  # eval/evidence.py: what the file declares (row columns)
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,7 @@ def _start_row(entry: Entry, scored: Scored) -> dict[str, Any]:
     row["format"] = entry.format
     row["width"], row["height"] = scored.size if scored.size is not None else (None, None)
     row["error"] = None
+    row.update(entry.evidence or {})
     return row
 
 

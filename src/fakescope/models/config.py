@@ -30,6 +30,10 @@ TTA_VIEWS = ("hflip",)
 # side, CenterCrop rounds its offset half-to-even and pads small images with black) - the transforms
 # published detectors were tested with, kept exactly for converted models.
 GEOMETRIES = ("fakescope", "torchvision")
+# Multi-crop inference (models/multicrop.py): where the K crops sit inside the preprocessed canvas,
+# and how their logits become one score.
+MULTICROP_HOW = ("grid", "random")
+MULTICROP_COMBINE = ("mean-logit",)
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos", "box")
 
 
@@ -69,6 +73,35 @@ class PreprocessConfig:
 
 
 @dataclass
+class MultiCropConfig:
+    """Judge an image from K crops of `size` px taken from the preprocessed canvas (input_size), at
+    native resolution; the network trains on single `size` px crops. "grid": an even n x n grid
+    (K = n * n, corners included); "random": K positions drawn from `seed` (the same on every run)."""
+
+    crops: int = 4
+    size: int = 128
+    how: str = "grid"
+    seed: int = 0
+    combine: str = "mean-logit"
+
+    def __post_init__(self) -> None:
+        self.crops, self.size, self.seed = int(self.crops), int(self.size), int(self.seed)
+        if self.how not in MULTICROP_HOW:
+            raise UserError(f"multicrop how {self.how!r} not in {MULTICROP_HOW}")
+        if self.combine not in MULTICROP_COMBINE:
+            raise UserError(f"multicrop combine {self.combine!r} not in {MULTICROP_COMBINE}")
+        if self.crops < 1:
+            raise UserError("multicrop needs at least one crop")
+        if self.how == "grid" and round(self.crops ** 0.5) ** 2 != self.crops:
+            raise UserError(f"a multicrop grid needs a square number of crops (1, 4, 9, 16, ...), not {self.crops}")
+        if self.size < 8:
+            raise UserError(f"multicrop size {self.size} is too small")
+
+    def describe(self) -> str:
+        return f"{self.crops} crops of {self.size}px ({self.how}{', seed %d' % self.seed if self.how == 'random' else ''}), {self.combine}"
+
+
+@dataclass
 class ModelConfig:
     architecture: str
     task: str = "binary"
@@ -78,10 +111,15 @@ class ModelConfig:
     generators: list[str] = field(default_factory=list)  # Task B classes, "Real" first
     threshold: float = 0.5
     tta: list[str] = field(default_factory=list)  # test-time views averaged in eval mode (models/tta.py)
+    multicrop: MultiCropConfig | None = None  # K native crops per image in eval mode (models/multicrop.py)
     name: str | None = None
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     card: dict[str, Any] = field(default_factory=dict)
+    # What the model was trained on and its OOD threshold (models/domain.py, models/ood.py), and the
+    # thresholds for stated error rates (models/operating.py); written by training and `calibrate`.
+    domain: dict[str, Any] = field(default_factory=dict)
+    operating_point: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
@@ -90,8 +128,17 @@ class ModelConfig:
         if isinstance(self.preprocess, dict):
             self.preprocess = PreprocessConfig(**self.preprocess)
         self.tta = check_tta(self.tta)
+        if isinstance(self.multicrop, dict):
+            self.multicrop = MultiCropConfig(**self.multicrop)
+        if self.multicrop is not None and self.multicrop.size > self.preprocess.input_size:
+            raise UserError(f"multicrop size {self.multicrop.size} exceeds the canvas (input_size {self.preprocess.input_size})")
         if self.task in ("generator", "both") and len(self.generators) < 2:
             raise UserError("a generator head needs at least two classes (Real and one generator)")
+
+    @property
+    def network_input_size(self) -> int:
+        """The side of what the network itself sees: the crop size with multi-crop, else the input size."""
+        return self.multicrop.size if self.multicrop is not None else self.preprocess.input_size
 
     @property
     def has_binary(self) -> bool:

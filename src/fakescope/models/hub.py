@@ -78,10 +78,13 @@ def fakescope_cache() -> Path:
 
 
 def resolve_model(spec: str | os.PathLike[str]) -> Path:
-    """A local model directory for `spec`: a hub id is downloaded (and converted when needed);
-    anything else is taken as a local path and returned as given (callers check it)."""
+    """A local model directory for `spec`: a hub id is downloaded (and converted when needed); a
+    shipped model's name ("default", "native") is its folder in the package; anything else is taken
+    as a local path and returned as given (callers check it). The one resolver every entry point uses."""
     if not is_hub_spec(spec):
-        return Path(spec)
+        from fakescope.models.shipped import resolve_model_dir
+
+        return resolve_model_dir(spec)
     return _resolve_hub(parse_hub_spec(str(spec)))
 
 

@@ -7,6 +7,7 @@ from torch import nn
 
 from .config import ModelConfig, PreprocessConfig
 from .registry import get_spec
+from .multicrop import stack_crops
 from .tta import average_views, stack_views
 
 
@@ -22,13 +23,24 @@ class DetectorNet(nn.Module):
         self.config = config
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        views = self.config.tta if not self.training else []
+        if self.training:  # training batches are single crops (or whole inputs): no views, no crops
+            return self._heads(x)
+        mc = self.config.multicrop
+        if mc is not None:  # multi-crop (config "multicrop"): K native crops of the canvas, mean logit
+            return average_views(self._views(stack_crops(x, mc)), mc.crops)
+        return self._views(x)
+
+    def _views(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        views = self.config.tta
         if views:  # test-time augmentation (config "tta"): one pass over every view, logits averaged
             return average_views(self._heads(stack_views(x, views)), 1 + len(views))
         return self._heads(x)
 
     def _heads(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        feats = self.backbone.forward_features(x)
+        return self.heads_from_features(self.backbone.forward_features(x))
+
+    def heads_from_features(self, feats: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The heads on penultimate features (models/features.py reads both for the OOD score)."""
         out: dict[str, torch.Tensor] = {}
         if self.binary_head is not None:
             out["binary"] = self.binary_head(feats).squeeze(1)

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fakescope import __version__
-from fakescope.detect import Detector
+from fakescope.verdict.detector import Detector
 
 from .errors import ApiError, install_error_handlers
 from .limits import ServiceLimits
@@ -93,12 +93,13 @@ def _flag(value: str, name: str) -> bool:
 
 
 def model_info(detector: Detector, limits: ServiceLimits) -> dict[str, Any]:
-    """detector.info() plus its model card and the service limits (the page checks sizes with them).
-
-    The training record is left out: it holds server-side paths.
+    """detector.info() (the first model, and `pipeline`: its stages and every model's domain and
+    operating point) plus the first model's card and the service limits (the page checks sizes with
+    them). The training record is left out: it holds server-side paths; so is the pipeline file's path.
     """
-    return {**detector.info(), "card": dict(detector.config.card), "limits": limits.to_dict(),
-            "fakescope": __version__}
+    info = detector.info()
+    info["pipeline"] = {k: v for k, v in info["pipeline"].items() if k != "file"}
+    return {**info, "card": dict(detector.config.card), "limits": limits.to_dict(), "fakescope": __version__}
 
 
 def create_app(detector: Detector, *, limits: ServiceLimits | None = None) -> FastAPI:
@@ -106,6 +107,7 @@ def create_app(detector: Detector, *, limits: ServiceLimits | None = None) -> Fa
     limits = limits or ServiceLimits()
     scorer = Scorer(detector, limits)
     name = str(detector.info()["name"])
+    pipeline_name = detector.pipeline.name
     app = FastAPI(
         title="fakescope",
         version=__version__,
@@ -121,7 +123,8 @@ def create_app(detector: Detector, *, limits: ServiceLimits | None = None) -> Fa
     @app.post("/v1/detect", response_model=DetectResponse, responses=ERROR_RESPONSES,
               openapi_extra={"requestBody": DETECT_BODY}, summary="Score one or several images")
     async def detect(request: Request, explain: bool = Query(False, description="Add explanation heatmaps.")):
-        """Multipart upload of one or more images -> one verdict per image, in upload order.
+        """Multipart upload of one or more images -> one verdict (fake, real, uncertain) with its reason
+        and the file's evidence per image, in upload order.
 
         A request is all or nothing: if any file is too large, not an image or corrupt, the whole
         request is refused with that file's status and every problem listed under `error.files`.
@@ -134,12 +137,13 @@ def create_app(detector: Detector, *, limits: ServiceLimits | None = None) -> Fa
         if "explain" in upload.fields:  # validated even when the query already asks: a bad field is a 400
             explain = _flag(upload.fields["explain"], "explain") or explain
         results = await run_in_threadpool(scorer.detect, upload, explain)
-        return {"model": name, "results": results}
+        return {"model": name, "pipeline": pipeline_name, "results": results}
 
     @app.get("/v1/model", response_model=ModelInfo, responses=SERVER_ERROR_RESPONSES,
-             summary="The model behind the verdicts")
+             summary="The pipeline and models behind the verdicts")
     async def model() -> dict[str, Any]:
-        """Name, version, labels, generators, preprocessing, threshold, card metrics and limits."""
+        """The pipeline (stages; each model's domain and operating point), the first model's name,
+        version, labels, generators, preprocessing, threshold, card metrics, and the limits."""
         return model_info(detector, limits)
 
     @app.get("/healthz", response_model=Health, responses=SERVER_ERROR_RESPONSES, summary="Liveness check")
@@ -158,5 +162,8 @@ def create_app(detector: Detector, *, limits: ServiceLimits | None = None) -> Fa
     async def favicon() -> FileResponse:
         return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
 
+    from .inspect_route import inspect_router
+
+    app.include_router(inspect_router(limits))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

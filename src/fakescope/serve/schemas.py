@@ -8,8 +8,20 @@ from pydantic import BaseModel, Field
 
 
 class GeneratorScore(BaseModel):
-    label: str = Field(description="Generator name from the model's vocabulary ('Real' included).")
-    score: float = Field(description="Probability of this generator.")
+    label: str = Field(description="Generator name from the model's vocabulary ('Real' included), or the one the "
+                                   "file's evidence names.")
+    score: Optional[float] = Field(description="Probability of this generator (null when it comes from the evidence).")
+    source: Optional[str] = Field(None, description="'evidence' when the file's metadata names the generator.")
+
+
+class EvidenceItem(BaseModel):
+    source: str = Field(description="Which reader found it: c2pa, xmp, comfyui, a1111, watermark, ...")
+    claim: str = Field(description="generated | ai-edited | captured | edited | workflow-only | none")
+    generator: Optional[str] = None
+    software: Optional[str] = None
+    signer: Optional[str] = Field(None, description="Who signed the claim (C2PA), as the certificate says.")
+    validation: Optional[str] = Field(None, description="The signature's validation state and its reasons.")
+    detail: Any = Field(None, description="Reader-specific details (prompt, checkpoint, actions, errors).")
 
 
 class Explanation(BaseModel):
@@ -22,15 +34,25 @@ class DetectionResult(BaseModel):
     filename: str
     width: int = Field(description="Decoded width in pixels (EXIF orientation applied).")
     height: int
-    label: Literal["real", "fake"]
-    score: float = Field(description="P(fake) in [0, 1]; label is 'fake' when score >= the model's threshold.")
+    verdict: Literal["fake", "real", "uncertain"] = Field(
+        description="The answer: from the file's own declaration, or a model inside its domain at its operating "
+                    "point; otherwise 'uncertain'.")
+    reason: str = Field(description="Why, in one sentence.")
+    answered_by: Optional[str] = Field(
+        None, description="'evidence:SOURCE' or 'model:NAME@SHA12'; null when uncertain.")
+    evidence: list[EvidenceItem] = Field(description="What the file declares about its own making (may be empty).")
+    label: Optional[Literal["real", "fake"]] = Field(
+        None, description="The raw model label at its threshold (kept for compatibility; the verdict is the answer).")
+    score: Optional[float] = Field(None, description="P(fake) in [0, 1] from the model the reason names (or the first "
+                                                     "model that looked); label is 'fake' when score >= its threshold.")
     generator: Optional[list[GeneratorScore]] = Field(
         None, description="Top generators, most likely first; null for models without a generator head.")
     explanation: Optional[Explanation] = Field(None, description="Present when explain=true was requested.")
 
 
 class DetectResponse(BaseModel):
-    model: str = Field(description="Name of the model that produced the verdicts.")
+    model: str = Field(description="Name of the pipeline's first model.")
+    pipeline: str = Field(description="Name of the pipeline that produced the verdicts (GET /v1/model describes it).")
     results: list[DetectionResult] = Field(description="One result per uploaded file, in upload order.")
 
 

@@ -1,4 +1,7 @@
-"""Turn one validated upload into per-image results: decode, score, and (on request) explain.
+"""Turn one validated upload into per-image results: the verdict pipeline, and (on request) explain.
+
+Each file's bytes go to the pipeline as they are, so the evidence stage reads what the file
+declares (C2PA, IPTC, generator records) and the decoder the pixels, from the same bytes.
 
 Concurrency: scoring runs in the server's worker threads against the detector's backend without a
 lock. A model in eval mode under `no_grad` (torch) or an onnxruntime session keeps no state between
@@ -18,11 +21,11 @@ from typing import Any
 
 from PIL import Image
 
-from fakescope.detect import Detector
 from fakescope.imageops import png_bytes
+from fakescope.verdict.detector import Detector
 
 from .errors import ApiError
-from .images import FileProblem, decode_upload
+from .images import FileProblem, classify, decode_upload, size_problem
 from .limits import ServiceLimits
 from .upload import Upload, UploadedFile
 
@@ -85,27 +88,29 @@ class Scorer:
             raise ApiError(413, "too_many_files",
                            f"{upload.file_count} files in one request; the limit is {limits.max_files}")
         problems: dict[int, FileProblem] = {}  # by position in the upload
-        scored: list[tuple[int, UploadedFile, tuple[int, int]]] = []
+        scored: list[tuple[int, UploadedFile]] = []
 
-        def images() -> Iterator[Image.Image]:
-            # Decoded lazily, one at a time: the full-size image is dropped once it is at network size.
+        def files() -> Iterator[bytes]:
             for i, f in enumerate(upload.files):
-                image = decode_upload(f, limits)
-                if isinstance(image, FileProblem):
-                    problems[i] = image
+                problem = size_problem(f, limits)
+                if problem is not None:
+                    problems[i] = problem
                     continue
-                scored.append((i, f, image.size))
-                yield image
+                scored.append((i, f))
+                yield bytes(f.data)
 
-        results = [r for _, r in self.detector.iter_predict(images(), batch_size=limits.max_files)]
-        for (i, f, _), r in zip(scored, results):
+        results = [r for _, r in self.detector.iter_predict(files(), batch_size=limits.max_files, workers=0,
+                                                             max_pixels=limits.max_pixels)]
+        for (i, f), r in zip(scored, results):
             if r.get("error"):
-                problems[i] = FileProblem(f.filename, 422, "unscorable_image", r["error"])
+                # the decoder's reason says which refusal it is (too large, not an image, corrupt)
+                status, code = classify(r["error"])
+                problems[i] = FileProblem(f.filename, status, code, r["error"])
         if problems:
             raise _refusal([problems[i] for i in sorted(problems)], len(upload.files))
         out = []
-        for (_, f, (width, height)), r in zip(scored, results):
-            item: dict[str, Any] = {"filename": f.filename, "width": width, "height": height, **r, "explanation": None}
+        for (_, f), r in zip(scored, results):
+            item: dict[str, Any] = {"filename": f.filename, **r, "explanation": None}
             if explain:
                 image = decode_upload(f, limits)
                 assert not isinstance(image, FileProblem)  # it decoded a moment ago

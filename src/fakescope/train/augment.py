@@ -44,12 +44,25 @@ def train_geometry(im: Image.Image, pre: PreprocessConfig, aug: AugmentOptions, 
     return _random_crop(im, size, rng)  # "crop": native resolution, random position
 
 
-def train_transform(im: Image.Image, pre: PreprocessConfig, aug: AugmentOptions, rng: np.random.Generator) -> np.ndarray:
-    """RGB PIL image -> augmented uint8 HWC array at the model's input size."""
+def image_augment(im: Image.Image, aug: AugmentOptions, rng: np.random.Generator) -> Image.Image:
+    """The whole-image augmentations (blur, JPEG re-encoding), before any crop."""
     if aug.blur_prob and rng.random() < aug.blur_prob:
         im = gaussian_blur(im, float(rng.uniform(*aug.blur_sigma)))
     if aug.jpeg_prob and rng.random() < aug.jpeg_prob:
         im = jpeg_reencode(im, int(rng.integers(aug.jpeg_quality[0], aug.jpeg_quality[1] + 1)))
+    return im
+
+
+def train_transform(im: Image.Image, pre: PreprocessConfig, aug: AugmentOptions, rng: np.random.Generator) -> np.ndarray:
+    """RGB PIL image -> augmented uint8 HWC array at the model's input size."""
+    return crop_and_flip(image_augment(im, aug, rng), pre, aug, rng)
+
+
+def crop_and_flip(im: Image.Image, pre: PreprocessConfig, aug: AugmentOptions, rng: np.random.Generator) -> np.ndarray:
+    """The per-crop part of `train_transform`: random placement, then a random mirror.
+
+    With several crops per image (--patches-per-image) the whole-image part runs once per decode
+    and this part once per crop, so one JPEG re-encoding serves every crop of that image."""
     out = np.asarray(train_geometry(im, pre, aug, rng), dtype=np.uint8)
     if aug.flip and rng.random() < 0.5:
         out = out[:, ::-1]

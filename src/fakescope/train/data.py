@@ -23,6 +23,7 @@ from fakescope.data import FAKE, REAL, REAL_CLASS, DataSource, ImageDecodeError,
 
 SHUFFLE_BUFFER = 8192
 SHUFFLE_BUFFER_BYTES = 256 * 2**20  # in-memory samples (parquet rows) hold their bytes: cap the buffer
+PATCH_BUFFER = 1024  # crops from several images are mixed before batching (not P crops of one image per batch)
 IGNORE_GENERATOR = -1  # fakes whose generator is unknown take no part in the generator loss
 
 
@@ -161,7 +162,8 @@ class SampleStream(IterableDataset):
     """
 
     def __init__(self, source: DataSource, selection: Selection, transform: Transform, vocabulary: list[str] | None,
-                 *, seed: int, shuffle: bool, rank: int = 0, world_size: int = 1) -> None:
+                 *, seed: int, shuffle: bool, rank: int = 0, world_size: int = 1, patches: int = 1,
+                 per_image: Callable[[Image.Image, np.random.Generator], Image.Image] | None = None) -> None:
         super().__init__()
         self.source = source
         self.selection = selection
@@ -171,6 +173,8 @@ class SampleStream(IterableDataset):
         self.shuffle = shuffle
         self.rank = rank
         self.world_size = world_size
+        self.patches = patches  # random crops per decoded image and epoch (native-resolution training)
+        self.per_image = per_image  # runs once per decoded image before the `patches` transforms
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -191,13 +195,34 @@ class SampleStream(IterableDataset):
         selected = (s for s in self.source if self.selection(s))
         mine = (s for i, s in enumerate(selected) if i % nshards == shard)
         ordered = _shuffled(mine, rng) if self.shuffle else mine
+        items = self._items(ordered, rng)
+        yield from (_mixed(items, rng) if self.patches > 1 and self.shuffle else items)
+
+    def _items(self, ordered: Iterator[Sample], rng: np.random.Generator) -> Iterator[tuple[Any, ...]]:
         for s in ordered:
             try:
                 im = s.image()
             except ImageDecodeError as exc:
                 yield None, s.origin, exc.reason
                 continue
-            yield self.transform(im, rng), int(s.label), self._generator_index(s), s.key
+            if self.per_image is not None:
+                im = self.per_image(im, rng)
+            for _ in range(self.patches):  # one decode, several independent crops
+                yield self.transform(im, rng), int(s.label), self._generator_index(s), s.key
+
+
+def _mixed(items: Iterator[tuple[Any, ...]], rng: np.random.Generator) -> Iterator[tuple[Any, ...]]:
+    """A bounded shuffle buffer, so a batch holds crops of many images rather than P of one."""
+    buf: list[tuple[Any, ...]] = []
+    for item in items:
+        if len(buf) < PATCH_BUFFER:
+            buf.append(item)
+            continue
+        j = int(rng.integers(len(buf)))
+        buf[j], item = item, buf[j]
+        yield item
+    for i in rng.permutation(len(buf)):
+        yield buf[i]
 
 
 @dataclass

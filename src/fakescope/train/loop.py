@@ -11,7 +11,7 @@ import math
 import sys
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from fakescope.data import FAKE, REAL, open_source
-from fakescope.data.filtered import first_samples, only_subset
+from fakescope.data.filtered import first_samples, leave_out, only_subset
 from fakescope.errors import UserError
 from fakescope.models import ModelConfig, create_model, default_preprocess, get_spec, save_model
 from fakescope.models.hub import is_hub_spec, resolve_model
@@ -33,7 +33,7 @@ from fakescope.models.preprocess import prepare, to_input
 from fakescope.utils.atomic import append_jsonl, atomic_write_json, atomic_write_text
 
 from . import distributed as D
-from .augment import train_transform
+from .augment import crop_and_flip, image_augment, train_transform
 from .checkpoint import TrainState, find_checkpoint, load_checkpoint, save_checkpoint
 from .data import IGNORE_GENERATOR, SampleStream, Selection, SplitStats, collate, generator_vocabulary, narrow, scan_records
 from .options import TrainOptions
@@ -68,6 +68,8 @@ def plan_data(opts: TrainOptions) -> DataPlan:
     source = _open(opts.data, opts, format=opts.format)
     if opts.subset is not None:
         source = only_subset(source, opts.subset)
+    if opts.exclude_subset is not None:
+        source = leave_out(source, opts.exclude_subset)
     splits = source.splits()
     train_split = opts.split or ("train" if "train" in splits else splits[0] if len(splits) == 1 else None)
     if train_split is None:
@@ -77,6 +79,8 @@ def plan_data(opts: TrainOptions) -> DataPlan:
         val_source = _open(opts.val_data, opts, split=opts.val_split)
         if opts.subset is not None:
             val_source = only_subset(val_source, opts.subset)
+        if opts.exclude_subset is not None:
+            val_source = leave_out(val_source, opts.exclude_subset)
         train_sel, val_sel = Selection(), Selection()
         how = f"{opts.val_data} [{opts.val_split or 'all splits'}]"
     else:
@@ -103,6 +107,7 @@ def plan_data(opts: TrainOptions) -> DataPlan:
         "format": train_source.format,
         "split": train_split,
         "subset": opts.subset,
+        "excluded_subset": opts.exclude_subset,
         "fingerprint": train_source.fingerprint(),
         "selection": {"holdout_fraction": train_sel.holdout_fraction, "side": train_sel.side, "max_samples": opts.max_samples},
         "train": train_stats.as_dict(),
@@ -195,7 +200,10 @@ def _train(opts: TrainOptions, device: torch.device, ctx: D.DistContext) -> Path
     vocab = generator_vocabulary(plan.train_stats) if opts.task in ("generator", "both") else []
     pre = default_preprocess(opts.model, opts.arch_args, input_size=opts.image_size, resize=opts.resize)
     config = ModelConfig(architecture=opts.model, task=opts.task, preprocess=pre, arch_args=opts.arch_args,
-                         generators=vocab, name=opts.name, tta=opts.tta)
+                         generators=vocab, name=opts.name, tta=opts.tta, multicrop=opts.multicrop)
+    # With multi-crop the network trains on single crops of the crop size at random native positions;
+    # validation scores the canvas through the model's own multi-crop forward (the inference path).
+    train_pre = replace(pre, input_size=opts.multicrop.size) if opts.multicrop is not None else pre
     model = create_model(config)
     if opts.pretrained:  # rank 0 first, so a download happens once; the others then read the cache
         if not ctx.is_main:
@@ -206,10 +214,16 @@ def _train(opts: TrainOptions, device: torch.device, ctx: D.DistContext) -> Path
     say(f"train: {plan.description['train']}  validation: {plan.description['validation']}")
 
     eval_tf = lambda im, rng: prepare(im, pre)  # noqa: E731
-    train_tf = lambda im, rng: train_transform(im, pre, opts.augment, rng)  # noqa: E731
+    per_image = None
+    if opts.patches_per_image > 1:  # blur/JPEG once per decoded image, crop and flip per patch
+        per_image = lambda im, rng: image_augment(im, opts.augment, rng)  # noqa: E731
+        train_tf = lambda im, rng: crop_and_flip(im, train_pre, opts.augment, rng)  # noqa: E731
+    else:
+        train_tf = lambda im, rng: train_transform(im, train_pre, opts.augment, rng)  # noqa: E731
     workers = opts.workers
     train_stream = SampleStream(plan.train_source, plan.train_selection, train_tf, vocab, seed=opts.seed, shuffle=True,
-                                rank=ctx.rank, world_size=ctx.world_size)
+                                rank=ctx.rank, world_size=ctx.world_size, patches=opts.patches_per_image,
+                                per_image=per_image)
     val_stream = SampleStream(plan.val_source, plan.val_selection, eval_tf, vocab, seed=opts.seed, shuffle=False,
                               rank=ctx.rank, world_size=ctx.world_size)
     val_loader = _loader(val_stream, opts.batch_size, workers, device)
@@ -221,8 +235,12 @@ def _train(opts: TrainOptions, device: torch.device, ctx: D.DistContext) -> Path
     if spec.fit == "features":
         from .fit_features import fit_feature_model
 
-        fit_stream = SampleStream(plan.train_source, plan.train_selection, eval_tf, vocab, seed=opts.seed, shuffle=False,
-                                  rank=ctx.rank, world_size=ctx.world_size)
+        # With the native-resolution options the features are fitted on the training crops (augmented,
+        # several per image); otherwise on the evaluation view of each image, as before they existed.
+        native = opts.multicrop is not None or opts.patches_per_image > 1
+        fit_stream = SampleStream(plan.train_source, plan.train_selection, train_tf if native else eval_tf, vocab,
+                                  seed=opts.seed, shuffle=False, rank=ctx.rank, world_size=ctx.world_size,
+                                  patches=opts.patches_per_image, per_image=per_image)
         val_metrics, val_parts = fit_feature_model(model, config, _loader(fit_stream, opts.batch_size, workers, device),
                                                    val_loader, ctx, opts)
         return _finish(out, model, config, opts, plan, ctx, val_metrics, val_parts, epochs_run=1, best_epoch=0,
@@ -252,7 +270,7 @@ def _train(opts: TrainOptions, device: torch.device, ctx: D.DistContext) -> Path
     elif ctx.is_main:
         (out / LOG_FILE).unlink(missing_ok=True)
 
-    n_local = math.ceil(plan.train_stats.n / ctx.world_size)
+    n_local = math.ceil(plan.train_stats.n * opts.patches_per_image / ctx.world_size)
     steps_per_epoch = max(1, math.ceil(n_local / opts.batch_size))
     total_steps = steps_per_epoch * opts.epochs
     warmup = int(opts.warmup_epochs * steps_per_epoch)
@@ -285,7 +303,7 @@ def _train(opts: TrainOptions, device: torch.device, ctx: D.DistContext) -> Path
                 lr = lr_at(state.global_step, total_steps, opts.lr, opts.schedule, warmup)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
-                x = to_input(batch.images, pre).to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+                x = to_input(batch.images, train_pre).to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
                 y, g = batch.labels.to(device), batch.generators.to(device)
                 with autocast():
                     output = net(x)
@@ -433,6 +451,9 @@ def _finish(out: Path, model: torch.nn.Module, config: ModelConfig, opts: TrainO
         _write_model(out, model_cpu, config, opts, plan, val_metrics, epochs_run, t_start, images_per_s, ctx)
         if not (out / BEST_DIR).exists():  # closed-form fits have one result: it is also the best
             _write_model(out / BEST_DIR, model_cpu, config, opts, plan, val_metrics, epochs_run, t_start, images_per_s, ctx)
+        from .domain import record_domain
+
+        record_domain([out, out / BEST_DIR], plan, lambda m: tqdm.write(m, file=sys.stderr))
         atomic_write_json(out / "train_summary.json", {"model_dir": str(out), "best_dir": str(out / BEST_DIR),
                                                        "best_epoch": (best_epoch or 0) + 1, "epochs": epochs_run,
                                                        "validation": val_metrics, "data": plan.description})

@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from fakescope.errors import UserError
-from fakescope.models.config import check_tta
+from fakescope.models.config import MultiCropConfig, check_tta
 
 GENERIC_DEFAULTS: dict[str, Any] = {"epochs": 5, "batch_size": 64, "lr": 1e-3, "weight_decay": 1e-4}
 SCHEDULES = ("cosine", "onecycle", "step", "constant")
@@ -92,10 +92,22 @@ class TrainOptions:
     # Stream hub datasets (`hf:`) instead of downloading them; with --max-samples N the run reads the
     # first N rows of each split (a stream has no size to plan a uniform subset over).
     streaming: bool = False
+    # Train on every sample except the fakes of this subset (leave-one-generator-out).
+    exclude_subset: str | None = None
+    # Native-resolution training: each image gives this many random crops per epoch (decoded once).
+    patches_per_image: int = 1
+    # Multi-crop inference recorded in the config (models/multicrop.py); training crops are its size.
+    multicrop: MultiCropConfig | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.augment, dict):
             self.augment = AugmentOptions(**self.augment)
+        if isinstance(self.multicrop, dict):
+            self.multicrop = MultiCropConfig(**self.multicrop)
+        if self.patches_per_image < 1:
+            raise UserError("patches_per_image must be at least 1")
+        if self.subset is not None and self.exclude_subset is not None:
+            raise UserError("choose either a subset to train on or one to leave out, not both")
         if self.schedule not in SCHEDULES:
             raise UserError(f"schedule {self.schedule!r} not in {SCHEDULES}")
         if self.precision not in ("auto", "fp32", "bf16", "fp16"):
@@ -113,6 +125,7 @@ class TrainOptions:
         """A copy with every None hyper-parameter filled from the detector's, then the generic, defaults."""
         values = asdict(self)
         values["augment"] = AugmentOptions(**values["augment"])
+        values["multicrop"] = MultiCropConfig(**values["multicrop"]) if values["multicrop"] else None
         for key, generic in GENERIC_DEFAULTS.items():
             if values.get(key) is None:
                 values[key] = train_defaults.get(key, generic)
@@ -121,10 +134,10 @@ class TrainOptions:
     def identity(self) -> dict[str, Any]:
         d = asdict(self)
         ident = {k: d[k] for k in _IDENTITY}
-        if self.subset is not None:  # only when set: checkpoints written before the option existed still resume
-            ident["subset"] = self.subset
-        if self.streaming:
-            ident["streaming"] = True
+        # Only when set: checkpoints written before these options existed still resume.
+        for key, unset in (("subset", None), ("exclude_subset", None), ("patches_per_image", 1), ("multicrop", None), ("streaming", False)):
+            if d[key] != unset:
+                ident[key] = d[key]
         return ident
 
     def identity_hash(self) -> str:

@@ -66,7 +66,7 @@ def _preprocess(architecture: str, args: dict[str, Any]) -> PreprocessConfig:
 )
 def build(config: ModelConfig) -> nn.Module:
     a = config.arch_args
-    if a.get("stem") == "s2d" and config.preprocess.input_size % 2:
-        raise UserError(f"cnn-small's s2d stem needs an even input size, not {config.preprocess.input_size}")
+    if a.get("stem") == "s2d" and config.network_input_size % 2:
+        raise UserError(f"cnn-small's s2d stem needs an even input size, not {config.network_input_size}")
     return CnnSmall(list(a.get("widths", DEFAULT_WIDTHS)), list(a.get("depths", DEFAULT_DEPTHS)), float(a.get("drop_rate", 0.1)),
                     str(a.get("stem", "conv")))

@@ -60,6 +60,6 @@ def _preprocess(architecture: str, args: dict[str, Any]) -> PreprocessConfig:
 )
 def build(config: ModelConfig) -> nn.Module:
     a = config.arch_args
-    if config.preprocess.input_size % 2:
+    if config.network_input_size % 2:
         raise UserError("npr needs an even input size (2x2 neighbourhoods)")
     return NPRNet(list(a.get("widths", [64, 128])), list(a.get("depths", [3, 4])))

@@ -122,4 +122,4 @@ def _preprocess(architecture: str, args: dict[str, Any]) -> PreprocessConfig:
     fit="features",
 )
 def build(config: ModelConfig) -> nn.Module:
-    return SpectralFeatures(config.preprocess.input_size, int(config.arch_args.get("bins", 32)))
+    return SpectralFeatures(config.network_input_size, int(config.arch_args.get("bins", 32)))

@@ -36,8 +36,19 @@ function headlineMetrics(metrics) {
   return null;
 }
 
+function describePipeline(pipeline) {
+  if (!pipeline || !pipeline.stages) return null;
+  const stages = pipeline.stages.map((s) => {
+    if (s.stage === "models") return `models ${s.models.map((m) => m.model).join(", ")}`;
+    if (s.stage === "evidence") return s.watermarks ? "evidence + watermarks" : "evidence";
+    return s.stage;
+  });
+  return `Pipeline ${pipeline.name}: ${stages.join(" → ")}`;
+}
+
 function describeModel(info) {
   const parts = [
+    describePipeline(info.pipeline),
     `Model ${info.name}`,
     info.architecture,
     `${info.input_size} px (${info.preprocess.resize})`,
@@ -54,7 +65,7 @@ function describeModel(info) {
     if (bits.length) parts.push(`${m.split}${b.n ? ` (n=${b.n})` : ""}: ${bits.join(", ")}`);
   }
   if (info.version) parts.push(`weights ${info.version}`);
-  return parts.join(" · ");
+  return parts.filter(Boolean).join(" · ");
 }
 
 async function loadModel() {
@@ -115,28 +126,105 @@ function showError(card, text) {
   updateSummary();
 }
 
+const VERDICT_TEXT = {
+  fake: "AI-generated",
+  real: "a real image",
+  uncertain: "no verdict: see why",
+};
+
+function answeredBy(who) {
+  if (!who) return "";
+  const [kind, name] = [who.slice(0, who.indexOf(":")), who.slice(who.indexOf(":") + 1)];
+  return kind === "evidence" ? `answered by the file's ${name} evidence` : `answered by model ${name}`;
+}
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text != null) node.textContent = text;
+  return node;
+}
+
+function detailEntries(detail) {
+  // A reader's details: the prompt (long) is folded away; other short fields are listed.
+  if (!detail || typeof detail !== "object") return { prompts: [], fields: detail ? [["detail", String(detail)]] : [] };
+  const prompts = [];
+  const fields = [];
+  for (const [key, value] of Object.entries(detail)) {
+    if (value == null || value === "") continue;
+    const text = typeof value === "object" ? JSON.stringify(value) : String(value);
+    if (/prompt/i.test(key)) prompts.push([key.replace(/_/g, " "), text]);
+    else fields.push([key.replace(/_/g, " "), text.length > 160 ? `${text.slice(0, 157)}…` : text]);
+  }
+  return { prompts, fields };
+}
+
+function evidenceItem(item) {
+  const li = element("li", `evidence-item claim-${item.claim}`);
+  li.dataset.source = item.source;
+  li.dataset.claim = item.claim;
+  const head = element("div", "evidence-head");
+  head.append(element("span", "evidence-source", item.source), element("span", "evidence-claim", item.claim));
+  if (item.generator) head.append(element("span", "evidence-generator", item.generator));
+  li.append(head);
+  const facts = element("dl", "evidence-facts");
+  const add = (name, value, className) => {
+    if (!value) return;
+    facts.append(element("dt", null, name), element("dd", className, value));
+  };
+  add("signer", item.signer, "evidence-signer");
+  add("validation", item.validation, "evidence-validation");
+  add("software", item.software, "evidence-software");
+  const { prompts, fields } = detailEntries(item.detail);
+  for (const [name, value] of fields.slice(0, 6)) add(name, value, "evidence-detail");
+  if (facts.childElementCount) li.append(facts);
+  for (const [name, text] of prompts) {
+    const fold = element("details", "evidence-prompt");
+    fold.append(element("summary", null, name), element("p", null, text));
+    li.append(fold);
+  }
+  return li;
+}
+
+function showEvidence(card, items) {
+  const list = $(".evidence-list", card);
+  list.replaceChildren();
+  // Items without a claim (a reader that found nothing to say) are left out unless they hold an error.
+  const shown = (items || []).filter((i) => i.claim !== "none" || (i.detail && i.detail.error));
+  for (const item of shown) list.append(evidenceItem(item));
+  $(".evidence", card).hidden = shown.length === 0;
+}
+
 function showResult(card, result) {
   setState(card, "done");
   $(".error", card).hidden = true;
-  const threshold = state.model ? Number(state.model.threshold) : 0.5;
-  const fake = result.label === "fake";
-  card.dataset.label = result.label;
+  card.dataset.verdict = result.verdict;
+  card.dataset.label = result.label || "";
   $(".meta", card).textContent = `${result.width}×${result.height} · ${formatBytes(card.file.size)}`;
 
-  const label = $(".verdict-label", card);
-  label.textContent = result.label;
-  $(".verdict-text", card).textContent = fake ? "likely AI-generated" : "likely a real image";
-  const score = $(".score-value", card);
-  score.textContent = percent(result.score);
-  score.dataset.score = String(result.score);
+  $(".verdict-label", card).textContent = result.verdict;
+  $(".verdict-text", card).textContent = VERDICT_TEXT[result.verdict] || "";
+  $(".answered-by", card).textContent = answeredBy(result.answered_by);
   $(".verdict", card).hidden = false;
+  const reason = $(".reason", card);
+  reason.textContent = result.reason;
+  reason.hidden = false;
+  showEvidence(card, result.evidence);
 
-  const bar = $(".bar", card);
-  bar.hidden = false;
-  bar.setAttribute("aria-valuenow", (result.score * 100).toFixed(1));
-  $(".bar-fill", card).style.width = `${(result.score * 100).toFixed(2)}%`;
-  $(".bar-threshold", card).style.left = `${(threshold * 100).toFixed(2)}%`;
-  $(".bar-scale", card).hidden = false;
+  if (result.score != null) {
+    $(".score-model", card).textContent = "Model's raw score:";
+    const score = $(".score-value", card);
+    score.textContent = percent(result.score);
+    score.dataset.score = String(result.score);
+    const threshold = state.model ? Number(state.model.threshold) : 0.5;
+    const bar = $(".bar", card);
+    bar.setAttribute("aria-valuenow", (result.score * 100).toFixed(1));
+    $(".bar-fill", card).style.width = `${(result.score * 100).toFixed(2)}%`;
+    $(".bar-threshold", card).style.left = `${(threshold * 100).toFixed(2)}%`;
+    $(".model-score", card).hidden = false;
+  } else {
+    $(".model-score", card).hidden = true;
+  }
 
   const list = $(".generator-list", card);
   list.replaceChildren();
@@ -153,7 +241,8 @@ function showResult(card, result) {
       track.append(fill);
       const value = document.createElement("span");
       value.className = "generator-score";
-      value.textContent = percent(g.score);
+      value.textContent = g.score == null ? "declared" : percent(g.score);
+      if (g.score == null) fill.style.width = "0";
       item.append(name, track, value);
       list.append(item);
     }
@@ -263,13 +352,15 @@ function addFiles(files) {
 function updateSummary() {
   const cards = [...document.querySelectorAll("#results .card")];
   const count = (pred) => cards.filter(pred).length;
-  const fake = count((c) => c.dataset.state === "done" && c.dataset.label === "fake");
-  const real = count((c) => c.dataset.state === "done" && c.dataset.label === "real");
+  const fake = count((c) => c.dataset.state === "done" && c.dataset.verdict === "fake");
+  const real = count((c) => c.dataset.state === "done" && c.dataset.verdict === "real");
+  const uncertain = count((c) => c.dataset.state === "done" && c.dataset.verdict === "uncertain");
   const failed = count((c) => c.dataset.state === "error");
   const pending = count((c) => c.dataset.state === "pending");
   const parts = [];
   if (fake) parts.push(`${fake} fake`);
   if (real) parts.push(`${real} real`);
+  if (uncertain) parts.push(`${uncertain} uncertain`);
   if (failed) parts.push(`${failed} not usable`);
   if (pending) parts.push(`${pending} in progress`);
   $("#summary").textContent = parts.join(" · ");
