@@ -42,7 +42,10 @@ def save_model(model: torch.nn.Module, config: ModelConfig, out_dir: str | os.Pa
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     net = getattr(model, "module", model)  # unwrap DDP
-    metadata = {"format": "pt", "fakescope_architecture": config.architecture}
+    # One metadata key only: safetensors writes its metadata map in a per-process random order, so two
+    # keys would give the same weights a different file checksum (and so a different model version)
+    # each time they are saved. The architecture is in config.json.
+    metadata = {"format": "pt"}
     atomic_write(out / WEIGHTS, lambda p: save_file(state_for_saving(net), str(p), metadata=metadata))
     config.card["weights_sha256"] = file_sha256(out / WEIGHTS)
     atomic_write_text(out / CONFIG, config.to_json())
