@@ -34,7 +34,7 @@ def staged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("push") / "upload"
     doc = run_cli_json("push", DEFAULT, REPO_ID, "--dry-run", out)
     assert doc == {"repo_id": REPO_ID, "dry_run": str(out),
-                   "files": ["MODEL_CARD.md", "README.md", "config.json", "model.safetensors"]}
+                   "files": ["MODEL_CARD.md", "README.md", "config.json", "model.safetensors", "ood.safetensors"]}
     return out
 
 
@@ -89,7 +89,10 @@ def test_detect_from_the_hub_scores_as_the_local_directory(hub_env: dict[str, st
     files = images(6)
     local = run_cli_json("detect", "--model", DEFAULT, "--format", "json", *files)
     hub = run_cli_json("detect", "--model", spec, "--format", "json", *files, env=hub_env)
-    assert scores(hub) == scores(local) and len(scores(hub)) == 6 and None not in scores(hub)
+    # Same weights, same images: equal up to float32 rounding (oneDNN's kernels may differ with the
+    # buffers' alignment between two processes).
+    assert len(scores(hub)) == 6 and None not in scores(hub)
+    assert scores(hub) == pytest.approx(scores(local), abs=1e-6)
     assert hub["model"]["version"] == local["model"]["version"]
 
 

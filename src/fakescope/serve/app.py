@@ -24,7 +24,7 @@ from .errors import ApiError, install_error_handlers
 from .limits import ServiceLimits
 from .schemas import ERROR_RESPONSES, SERVER_ERROR_RESPONSES, DetectResponse, Health, ModelInfo
 from .scoring import Scorer
-from .upload import read_upload
+from .upload import read_upload, refuse_unknown_fields
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -130,10 +130,7 @@ def create_app(detector: Detector, *, limits: ServiceLimits | None = None) -> Fa
         request is refused with that file's status and every problem listed under `error.files`.
         """
         upload = await read_upload(request, limits)
-        unknown = sorted(set(upload.fields) - FORM_FIELDS)
-        if unknown:
-            raise ApiError(400, "unknown_field", f"unknown form field {unknown[0][:40]!r} (text fields: "
-                           f"{', '.join(sorted(FORM_FIELDS))}; images go in file parts)")
+        refuse_unknown_fields(upload, FORM_FIELDS)
         if "explain" in upload.fields:  # validated even when the query already asks: a bad field is a 400
             explain = _flag(upload.fields["explain"], "explain") or explain
         results = await run_in_threadpool(scorer.detect, upload, explain)

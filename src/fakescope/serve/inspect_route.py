@@ -21,14 +21,17 @@ from .errors import ApiError
 from .images import FileProblem, classify, size_problem
 from .limits import ServiceLimits
 from .schemas import ERROR_RESPONSES
-from .upload import Upload, UploadedFile, read_upload
+from .upload import Upload, UploadedFile, read_upload, refuse_unknown_fields
 
 INSPECT_BODY = {
     "required": True,
     "content": {"multipart/form-data": {"schema": {
         "type": "object", "required": ["file"],
-        "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"},
+        # minItems: a request without a file is refused (400 no_files); any text field is refused
+        # (400 unknown_field): the document says what the shared upload reader does
+        "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"}, "minItems": 1,
                                 "description": "One or more images (any field name works; repeat the field)."}},
+        "additionalProperties": False,
     }}},
 }
 
@@ -111,6 +114,7 @@ def inspect_router(limits: ServiceLimits) -> APIRouter:
         DigitalSourceType, generator records (A1111, ComfyUI, InvokeAI, NovelAI, ...) and the Stable
         Diffusion invisible watermarks, with the verdict the evidence rules give."""
         upload = await read_upload(request, limits)
+        refuse_unknown_fields(upload, frozenset())  # POST /v1/inspect reads no text field
         return {"results": await run_in_threadpool(inspect_upload, upload, limits, watermarks)}
 
     return router

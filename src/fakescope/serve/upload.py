@@ -207,3 +207,13 @@ async def read_upload(request: Request, limits: ServiceLimits) -> Upload:
     except ClientDisconnect:
         raise ApiError(400, "client_disconnected", "the client closed the connection mid-upload") from None
     return collector.upload
+
+
+def refuse_unknown_fields(upload: Upload, known: set[str] | frozenset[str]) -> None:
+    """400 `unknown_field` for a text field an endpoint does not read: a typo never passes silently
+    (each endpoint's OpenAPI body says `additionalProperties: false`)."""
+    unknown = sorted(set(upload.fields) - set(known))
+    if unknown:
+        listed = ", ".join(sorted(known)) or "none"
+        raise ApiError(400, "unknown_field", f"unknown form field {unknown[0][:40]!r} (text fields: "
+                       f"{listed}; images go in file parts)")
