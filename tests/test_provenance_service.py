@@ -60,8 +60,13 @@ def test_watermark_switch(server: ServerProcess) -> None:
 
 
 def test_limits_and_errors_as_detect(server: ServerProcess) -> None:
+    # as /v1/detect: a text field the endpoint does not read is refused; a body without files too
     only_field = httpx.post(server.url + "/v1/inspect", files=[("note", (None, b"1"))], timeout=30)
-    _error(only_field, 400, "no_files")
+    _error(only_field, 400, "unknown_field")
+    boundary = "fakescopeboundary"
+    empty = httpx.post(server.url + "/v1/inspect", content=f"--{boundary}--\r\n".encode(),
+                       headers={"content-type": f"multipart/form-data; boundary={boundary}"}, timeout=30)
+    _error(empty, 400, "no_files")
     err = _error(post(server, [("a.jpg", b"hello, not an image"), ("b.png", E.a1111("PNG"))]), 415, "not_an_image")
     assert [f["filename"] for f in err["files"]] == ["a.jpg"]
     _error(post(server, [("big.bin", b"\xff\xd8\xff" + bytes(3 * 1024 * 1024 + 10))]), 413, "file_too_large")
