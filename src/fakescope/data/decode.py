@@ -179,6 +179,32 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Ima
         return to_rgb(open_image(data, max_pixels=max_pixels))
 
 
+# EXIF's Orientation tag: values 5-8 turn the picture a quarter, so the decoded width is the stored height.
+EXIF_ORIENTATION = 0x0112
+
+
+def header_size(data: bytes) -> tuple[int, int, str | None]:
+    """(width, height, format) from the header alone, as `decode_image` will orient the pixels.
+
+    Behind the per-file boundary: whatever a hostile header makes Pillow raise (a decompression
+    bomb included) becomes ImageDecodeError; no pixel is decoded.
+    """
+    if not data:
+        raise ImageDecodeError("empty file (0 bytes)")
+    with guard_file("cannot read image header"):
+        try:
+            im = Image.open(io.BytesIO(data))
+        except UnidentifiedImageError:
+            raise ImageDecodeError(f"not a recognised image format ({_describe_head(data)})") from None
+        with im:
+            w, h = im.size
+            try:
+                turned = im.getexif().get(EXIF_ORIENTATION) in (5, 6, 7, 8)
+            except Exception:  # noqa: BLE001 - a malformed EXIF block: the decoder ignores it too
+                turned = False
+            return (h, w, im.format) if turned else (w, h, im.format)
+
+
 def sniff_format(data: bytes) -> str | None:
     """The container format Pillow sees in `data` ("JPEG", "PNG", ...), without decoding pixels."""
     try:

@@ -13,7 +13,6 @@ The caller chooses the images (never a test split); this module only sees sample
 
 from __future__ import annotations
 
-import io
 import json
 import os
 from collections import Counter
@@ -24,10 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from fakescope.data import FAKE, REAL, ImageDecodeError, Sample, decode_image
-from fakescope.data.decode import sniff_format
+from fakescope.data.decode import header_size, sniff_format
 from fakescope.utils.atomic import atomic_write_text
 
 from .domain import describe_data
@@ -39,7 +37,6 @@ from .preprocess import prepare, to_input
 
 OOD_QUANTILE = 0.995
 DEFAULT_OOD_METHOD = "mahalanobis"
-EXIF_ORIENTATION = 0x0112
 
 
 @dataclass
@@ -62,17 +59,6 @@ class Observed:
                 np.concatenate(self.features), np.concatenate(self.logits))
 
 
-def header_size(data: bytes) -> tuple[int, int, str | None]:
-    """(width, height, format) from the header alone, as the decoder will orient the pixels."""
-    with Image.open(io.BytesIO(data)) as im:
-        w, h = im.size
-        try:
-            turned = im.getexif().get(EXIF_ORIENTATION) in (5, 6, 7, 8)
-        except Exception:  # noqa: BLE001 - a malformed EXIF block: the decoder ignores it too
-            turned = False
-        return (h, w, im.format) if turned else (w, h, im.format)
-
-
 def observe_sizes(samples: Iterable[Sample], limit: int | None = None) -> tuple[list[tuple[int, int]], list[str | None], Counter]:
     """Sizes and formats of labelled samples read from their headers (no decoding): the training domain."""
     sizes, formats, gens = [], [], Counter()
@@ -80,8 +66,8 @@ def observe_sizes(samples: Iterable[Sample], limit: int | None = None) -> tuple[
         if limit is not None and len(sizes) >= limit:
             break
         try:
-            w, h, fmt = header_size(s.read_bytes())
-        except (ImageDecodeError, OSError, ValueError, SyntaxError):
+            w, h, fmt = header_size(s.read_bytes())  # behind the per-file boundary: a hostile header is skipped
+        except ImageDecodeError:
             continue
         sizes.append((w, h))
         formats.append(fmt)

@@ -7,7 +7,6 @@ problem listed). Files are checked by their header; pixels are decoded only for 
 
 from __future__ import annotations
 
-import io
 from typing import Any, Literal, Optional
 
 from fastapi import APIRouter, Query, Request
@@ -15,7 +14,7 @@ from PIL import Image
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from fakescope.data.decode import ImageDecodeError, open_image
+from fakescope.data.decode import ImageDecodeError, header_size, open_image
 
 from .errors import ApiError
 from .images import FileProblem, classify, size_problem
@@ -70,11 +69,7 @@ def _check(f: UploadedFile, limits: ServiceLimits, watermarks: bool) -> Image.Im
     try:
         if watermarks:
             return open_image(data, max_pixels=limits.max_pixels)
-        try:
-            with Image.open(io.BytesIO(data)) as im:
-                w, h = im.size
-        except Exception:  # noqa: BLE001 - Pillow's many failure types all mean "not an image"
-            raise ImageDecodeError("not a recognised image format") from None
+        w, h, _ = header_size(data)
         if w * h > limits.max_pixels:
             raise ImageDecodeError(f"image too large: {w}x{h} = {w * h} pixels > limit {limits.max_pixels}")
         return None
