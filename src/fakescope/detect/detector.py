@@ -150,16 +150,24 @@ class ModelDetector:
                 threshold: float | None = None, top_k: int = DEFAULT_TOP_K,
                 workers: int | None = None) -> dict[str, Any] | list[dict[str, Any]]:
         """One result dict for one input; a list of result dicts for a list of inputs."""
-        single = not isinstance(images, (list, tuple)) and not _is_iterable_of_inputs(images)
-        items = [images] if single else list(images)  # type: ignore[arg-type]
-        if len(items) < 2:
-            workers = 0  # nothing to overlap: no threads for a single image (the service's common case)
-        results = [r for _, r in self.iter_predict(items, batch_size=batch_size, threshold=threshold, top_k=top_k,
-                                                   workers=workers)]
-        return results[0] if single else results
+        return predict_with(self.iter_predict, images, batch_size=batch_size, threshold=threshold, top_k=top_k,
+                            workers=workers)
 
     def __repr__(self) -> str:
         return f"ModelDetector({self.info()['name']!r}, {self.config.architecture}, {self.config.preprocess.input_size}px)"
+
+
+def predict_with(iter_predict: Callable[..., Iterator[tuple[Any, dict[str, Any]]]],
+                 images: ImageInput | Iterable[ImageInput], *, workers: int | None = None,
+                 **options: Any) -> dict[str, Any] | list[dict[str, Any]]:
+    """`predict` over any `iter_predict` (one model or the verdict pipeline): one result dict for one
+    input, a list of result dicts for a list of inputs."""
+    single = not isinstance(images, (list, tuple)) and not _is_iterable_of_inputs(images)
+    items = [images] if single else list(images)  # type: ignore[arg-type]
+    if len(items) < 2:
+        workers = 0  # nothing to overlap: no threads for a single image (the service's common case)
+    results = [r for _, r in iter_predict(items, workers=workers, **options)]
+    return results[0] if single else results
 
 
 def _is_iterable_of_inputs(obj: Any) -> bool:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fakescope.data.decode import DEFAULT_MAX_PIXELS
-from fakescope.detect.detector import DEFAULT_TOP_K, _backend_factory, _is_iterable_of_inputs, physical_cores
+from fakescope.detect.detector import DEFAULT_TOP_K, _backend_factory, physical_cores, predict_with
 from fakescope.detect.inputs import ImageInput
 from fakescope.models.io import CONFIG
 from fakescope.models.hub import resolve_model
@@ -122,13 +122,8 @@ class Detector:
                 threshold: float | None = None, top_k: int = DEFAULT_TOP_K,
                 workers: int | None = None) -> dict[str, Any] | list[dict[str, Any]]:
         """One result dict for one input; a list of result dicts for a list of inputs."""
-        single = not isinstance(images, (list, tuple)) and not _is_iterable_of_inputs(images)
-        items = [images] if single else list(images)  # type: ignore[arg-type]
-        if len(items) < 2:
-            workers = 0  # nothing to overlap: no threads for a single image (the service's common case)
-        results = [r for _, r in self.iter_predict(items, batch_size=batch_size, threshold=threshold, top_k=top_k,
-                                                   workers=workers)]
-        return results[0] if single else results
+        return predict_with(self.iter_predict, images, batch_size=batch_size, threshold=threshold, top_k=top_k,
+                            workers=workers)
 
     def __repr__(self) -> str:
         models = ", ".join(f"{m.name_version} ({m.config.architecture}, {m.config.preprocess.input_size}px)"
