@@ -149,6 +149,18 @@ def test_the_onnx_file_is_reused_then_refreshed_when_weights_change(cnn_onnx: Pa
     assert onnx_metadata(onnx_file)["weights_sha256"] == file_sha256(model_dir / "model.safetensors")
     assert det.predict(CIFAKE_IMAGES[0])["score"] == pytest.approx(Detector.load(model_dir).predict(CIFAKE_IMAGES[0])["score"], abs=TOLERANCE)
 
+    # Same weights, a config that changes the graph (flip TTA runs inside it): exported again, and
+    # the ONNX scores follow torch's; a key the graph never sees (the threshold) does not re-export.
+    doc = json.loads((model_dir / "config.json").read_text())
+    (model_dir / "config.json").write_text(json.dumps({**doc, "tta": ["hflip"]}))
+    det = Detector.load(model_dir, backend="onnx")
+    assert json.loads(onnx_metadata(onnx_file)["fakescope_config"])["tta"] == ["hflip"]
+    assert det.predict(CIFAKE_IMAGES[1])["score"] == pytest.approx(Detector.load(model_dir).predict(CIFAKE_IMAGES[1])["score"], abs=TOLERANCE)
+    exported = onnx_file.stat().st_mtime_ns
+    (model_dir / "config.json").write_text(json.dumps({**doc, "tta": ["hflip"], "threshold": 0.4}))
+    Detector.load(model_dir, backend="onnx")
+    assert onnx_file.stat().st_mtime_ns == exported
+
 
 def test_a_read_only_model_dir_exports_to_the_cache(cifake_spectral: Path, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:

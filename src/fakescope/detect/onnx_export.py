@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import io
+import json
 import os
 import time
 import warnings
@@ -162,8 +163,27 @@ def onnx_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
     return {p.key: p.value for p in proto.metadata_props}
 
 
-def _matches(path: Path, sha: str) -> bool:
-    return path.is_file() and onnx_metadata(path).get("weights_sha256") == sha
+# The config keys that shape the exported graph (test-time views and multi-crop run inside it). Keys
+# the graph never sees (threshold, domain, operating point, card) may change without a re-export.
+GRAPH_KEYS = ("architecture", "task", "arch_args", "preprocess", "labels", "generators", "tta", "multicrop")
+
+
+def _graph_part(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: config.get(k) for k in GRAPH_KEYS}
+
+
+def _matches(path: Path, sha: str, config: dict[str, Any]) -> bool:
+    """An export of these weights made from a config that gives the same graph."""
+    if not path.is_file():
+        return False
+    meta = onnx_metadata(path)
+    if meta.get("weights_sha256") != sha:
+        return False
+    try:
+        stored = json.loads(meta.get("fakescope_config", ""))
+    except ValueError:
+        return False
+    return isinstance(stored, dict) and _graph_part(stored) == _graph_part(config)
 
 
 def onnx_file_for(model_dir: str | os.PathLike[str]) -> Path:
@@ -174,8 +194,9 @@ def onnx_file_for(model_dir: str | os.PathLike[str]) -> Path:
     sha = file_sha256(directory / WEIGHTS)
     beside = directory / ONNX_FILE
     cached = cache_dir() / "onnx" / f"{sha[:32]}.onnx"
+    config = json.loads((directory / CONFIG).read_text())
     for candidate in (beside, cached):
-        if _matches(candidate, sha):
+        if _matches(candidate, sha, config):
             return candidate
     try:
         export_onnx(directory, beside)
