@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,9 +52,14 @@ _REASON_OPENINGS: tuple[tuple[type[BaseException], str], ...] = (
 )
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
 def describe_exception(exc: BaseException) -> str:
     """`ExcClass: message`, the way a per-file error names an unexpected decoder failure."""
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    # object addresses ("<PIL... object at 0x7f...>") would make the same file's error differ per run
+    message = _ADDRESS.sub("", message)
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 

@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from fakescope.data.decode import describe_exception
+
 CLAIMS = ("generated", "ai-edited", "captured", "edited", "workflow-only", "none")
 AI_CLAIMS = ("generated", "ai-edited")
 VERDICTS = ("ai-generated", "ai-edited", "no-claim")
@@ -52,7 +54,7 @@ def item(source: str, claim: str, *, generator: str | None = None, software: str
 
 def error_item(source: str, exc: BaseException) -> dict[str, Any]:
     """A reader that failed: the failure is evidence of nothing, recorded with its reason."""
-    return item(source, "none", detail={"error": f"{type(exc).__name__}: {exc}"})
+    return item(source, "none", detail={"error": describe_exception(exc)})
 
 
 def is_conclusive(it: dict[str, Any]) -> bool:
