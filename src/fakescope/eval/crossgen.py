@@ -141,6 +141,23 @@ def _train_options(opts: CrossGenOptions, subset: str, train_split: str, test: T
                         format=opts.format, subset=subset, progress=opts.progress, name=f"crossgen-{subset}", **val, **extra)
 
 
+def train_or_reuse(train_opts: Any, out: Path, *, retrain: bool, reusing: str, training: str) -> str | None:
+    """Make OUT hold the detector of `train_opts`: reuse a finished identical run unless `retrain`,
+    else train it. None when OUT holds it; otherwise why training failed (e.g. a hold-out left one
+    class empty), for the caller's row. `reusing` / `training` are the progress lines."""
+    from fakescope.train import train
+
+    if not retrain and _already_trained(train_opts, out):
+        _say(reusing)
+        return None
+    _say(training)
+    try:
+        train(train_opts)
+    except (UserError, ValueError) as exc:
+        return f"training failed: {exc}"
+    return None
+
+
 def _already_trained(train_opts: Any, out: Path) -> bool:
     """True when OUT holds a finished model of exactly this run (same identity as a resumed train)."""
     from fakescope.models import get_spec, read_config
@@ -158,8 +175,6 @@ def _already_trained(train_opts: Any, out: Path) -> bool:
 def train_rows(opts: CrossGenOptions, subsets: list[str], train_split: str, test: TestSelection,
                train_counts: dict[str, Counter]) -> dict[str, dict[str, Any]]:
     """Train one detector per subset; per subset {"model_dir"} or {"reason"} (never raises for one subset)."""
-    from fakescope.train import train
-
     out_root = Path(opts.out) / "models"
     rows: dict[str, dict[str, Any]] = {}
     for i, subset in enumerate(subsets, start=1):
@@ -172,16 +187,14 @@ def train_rows(opts: CrossGenOptions, subsets: list[str], train_split: str, test
         model_out = out_root / _safe(subset)
         train_opts = _train_options(opts, subset, train_split, test, model_out)
         t0 = time.time()
-        if not opts.retrain and _already_trained(train_opts, model_out):
-            _say(f"[{i}/{len(subsets)}] {subset}: reusing the detector already trained in {model_out}")
-        else:
-            _say(f"[{i}/{len(subsets)}] training {opts.model} on subset {subset} ({c[REAL]} real, {c[FAKE]} fake before any hold-out)")
-            try:
-                train(train_opts)
-            except (UserError, ValueError) as exc:  # e.g. a hold-out left one class empty
-                rows[subset] = {**record, "model_dir": None, "reason": f"training failed: {exc}"}
-                _say(f"  {subset}: {exc}")
-                continue
+        failed = train_or_reuse(
+            train_opts, model_out, retrain=opts.retrain,
+            reusing=f"[{i}/{len(subsets)}] {subset}: reusing the detector already trained in {model_out}",
+            training=f"[{i}/{len(subsets)}] training {opts.model} on subset {subset} ({c[REAL]} real, {c[FAKE]} fake before any hold-out)")
+        if failed:
+            rows[subset] = {**record, "model_dir": None, "reason": failed}
+            _say(f"  {subset}: {failed}")
+            continue
         rows[subset] = {**record, "model_dir": str(model_out), "train_seconds": round(time.time() - t0, 2)}
     return rows
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -21,14 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from fakescope.data import FAKE, REAL, DataSource, Sample, open_source
 from fakescope.errors import UserError
 from fakescope.utils.atomic import atomic_write_json, atomic_write_text
 
 from .conditions import CLEAN, Alignment, Condition, parse_alignment
-from .crossgen import TRAIN_KEYS, TestSelection, _already_trained, _safe, order_subsets, plan_splits
+from .crossgen import TRAIN_KEYS, TestSelection, _safe, _say, order_subsets, plan_splits, train_or_reuse
 from .metrics import binary_metrics
 from .scoring import PassCounts, entries, score_column, score_rows
 
@@ -52,10 +50,6 @@ class LeaveOneOutOptions:
     threads: int | None = None
     progress: bool = True
     retrain: bool = False
-
-
-def _say(msg: str) -> None:
-    tqdm.write(msg, file=sys.stderr)
 
 
 def fake_counts(samples: Any) -> Counter:
@@ -117,7 +111,6 @@ def score_held_out(model_dir: str, source: DataSource, test: TestSelection, held
 def leave_one_out(opts: LeaveOneOutOptions) -> dict[str, Any]:
     """Run the protocol; writes OUT/leaveout.json and OUT/leaveout.csv; returns the document."""
     from fakescope.models import get_spec
-    from fakescope.train import train
     from fakescope.train.provenance import environment_record
 
     t0 = time.time()
@@ -149,15 +142,12 @@ def leave_one_out(opts: LeaveOneOutOptions) -> dict[str, Any]:
         model_out = Path(opts.out) / "models" / _safe(g)
         train_opts = _train_options(opts, g, train_split, test, model_out)
         t1 = time.time()
-        if not opts.retrain and _already_trained(train_opts, model_out):
-            _say(f"[{i}/{len(held)}] {g}: reusing {model_out}")
-        else:
-            _say(f"[{i}/{len(held)}] training {opts.model} without {g}'s fakes")
-            try:
-                train(train_opts)
-            except (UserError, ValueError) as exc:
-                rows.append({**row, "reason": f"training failed: {exc}"})
-                continue
+        failed = train_or_reuse(train_opts, model_out, retrain=opts.retrain,
+                                reusing=f"[{i}/{len(held)}] {g}: reusing {model_out}",
+                                training=f"[{i}/{len(held)}] training {opts.model} without {g}'s fakes")
+        if failed:
+            rows.append({**row, "reason": failed})
+            continue
         row["train_seconds"] = round(time.time() - t1, 1)
         for name, al in zip(SCORINGS, (None, alignment)):
             row[name] = score_held_out(str(model_out), source, test, g, al, opts.batch_size, opts.min_test_per_class)
