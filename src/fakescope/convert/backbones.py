@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from fakescope.errors import UserError
+from fakescope.models.config import PreprocessConfig
+from fakescope.models.detectors.clip_probe import CLIP_MEAN, CLIP_STD
 
 from .base import Tensors, read_checkpoint
 
@@ -103,3 +105,11 @@ def describe_clip(cfg: dict[str, Any]) -> str:
     return shape + (" (the ViT-L/14 architecture)" if same else " (NOT the ViT-L/14 architecture the authors used)")
 
 
+# What UnivFD and RINE ask of the user, and how both authors feed CLIP at test time (a centre crop at
+# native resolution, CLIP's mean/std, torchvision's crop arithmetic): one copy for both families.
+CLIP_BACKBONE = "OpenAI CLIP ViT-L/14 image tower: a local open_clip/OpenAI state dict, or an open_clip tag (openai)"
+
+
+def clip_test_preprocess(size: int) -> PreprocessConfig:
+    return PreprocessConfig(input_size=size, resize="crop", interpolation="bicubic", mean=CLIP_MEAN, std=CLIP_STD,
+                            geometry="torchvision")

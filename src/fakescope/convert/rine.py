@@ -13,10 +13,9 @@ from __future__ import annotations
 import re
 
 from fakescope.errors import UserError
-from fakescope.models.config import ModelConfig, PreprocessConfig
-from fakescope.models.detectors.clip_probe import CLIP_MEAN, CLIP_STD
+from fakescope.models.config import ModelConfig
 
-from .backbones import clip_config_from_visual, describe_clip
+from .backbones import CLIP_BACKBONE, clip_config_from_visual, clip_test_preprocess, describe_clip
 from .base import Family, Mapped, Tensors, register_family, require
 
 
@@ -39,7 +38,7 @@ def convert(state: Tensors, backbone: Tensors | None) -> Mapped:
             mapped[f"backbone.{k}"] = v
     mapped["binary_head.weight"], mapped["binary_head.bias"] = state["head.6.weight"], state["head.6.bias"]
     size = cfg["vision_cfg"]["image_size"]
-    pre = PreprocessConfig(input_size=size, resize="crop", interpolation="bicubic", mean=CLIP_MEAN, std=CLIP_STD, geometry="torchvision")
+    pre = clip_test_preprocess(size)
     notes = [f"Backbone: {describe_clip(cfg)}.",
              "The authors also report a ten-crop variant for their LDM-trained model; this model scores the centre crop.",
 ]
@@ -55,7 +54,7 @@ FAMILY = register_family(Family(
     url="https://github.com/mever-team/rine",
     licence="Apache-2.0 (head); the CLIP backbone is OpenAI's (MIT)",
     detector="rine",
-    backbone="OpenAI CLIP ViT-L/14 image tower: a local open_clip/OpenAI state dict, or an open_clip tag (openai)",
+    backbone=CLIP_BACKBONE,
     output="one logit; sigmoid = P(fake); kept as is",
     preprocessing="centre crop 224 px at native resolution, CLIP mean/std (src/utils.py get_transforms)",
     convert=convert,

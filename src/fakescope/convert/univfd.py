@@ -9,10 +9,9 @@ at native resolution (no resize) and normalises with CLIP's mean/std.
 from __future__ import annotations
 
 from fakescope.errors import UserError
-from fakescope.models.config import ModelConfig, PreprocessConfig
-from fakescope.models.detectors.clip_probe import CLIP_MEAN, CLIP_STD
+from fakescope.models.config import ModelConfig
 
-from .backbones import clip_config_from_visual, describe_clip
+from .backbones import CLIP_BACKBONE, clip_config_from_visual, clip_test_preprocess, describe_clip
 from .base import Family, Mapped, Tensors, register_family, require
 
 
@@ -28,7 +27,7 @@ def convert(state: Tensors, backbone: Tensors | None) -> Mapped:
     mapped = {f"backbone.visual.{k}": v for k, v in backbone.items()}
     mapped["binary_head.weight"], mapped["binary_head.bias"] = w, state["bias"]
     size = cfg["vision_cfg"]["image_size"]
-    pre = PreprocessConfig(input_size=size, resize="crop", interpolation="bicubic", mean=CLIP_MEAN, std=CLIP_STD, geometry="torchvision")
+    pre = clip_test_preprocess(size)
     notes = [f"Backbone: {describe_clip(cfg)}.",
 ]
     return Mapped(ModelConfig("clip-probe", preprocess=pre, arch_args={"clip_config": cfg}, name="univfd"), mapped, notes)
@@ -42,7 +41,7 @@ FAMILY = register_family(Family(
     url="https://github.com/WisconsinAIVision/UniversalFakeDetect",
     licence="MIT (head); the CLIP backbone is OpenAI's (MIT)",
     detector="clip-probe",
-    backbone="OpenAI CLIP ViT-L/14 image tower: a local open_clip/OpenAI state dict, or an open_clip tag (openai)",
+    backbone=CLIP_BACKBONE,
     output="one logit; sigmoid = P(fake); kept as is",
     preprocessing="centre crop 224 px at native resolution, CLIP mean/std (validate.py)",
     convert=convert,
