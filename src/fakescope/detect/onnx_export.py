@@ -92,8 +92,8 @@ def export_onnx(model_dir: str | os.PathLike[str], out: str | os.PathLike[str], 
     sha = file_sha256(directory / WEIGHTS)
     graph = _graph_module(model)
     names = list(graph.names)
-    size = config.preprocess.input_size
-    example = torch.randn(2, 3, size, size)
+    height, width, _ = config.preprocess.canvas_shape  # square but for policy "views" (a column of views)
+    example = torch.randn(2, 3, height, width)
     kwargs: dict[str, Any] = {"opset_version": opset} if opset else {}
     # The exporter reports its progress on stdout, where `fakescope` prints machine output.
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
@@ -117,7 +117,7 @@ def export_onnx(model_dir: str | os.PathLike[str], out: str | os.PathLike[str], 
     data = proto.SerializeToString()
     report: dict[str, Any] = {
         "onnx": str(out), "model_dir": str(directory), "architecture": config.architecture, "outputs": names,
-        "input": [INPUT_NAME, ["batch", 3, size, size]], "opset": max(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")),
+        "input": [INPUT_NAME, ["batch", 3, height, width]], "opset": max(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")),
         "weights_sha256": sha, "bytes": len(data),
     }
     if check:
@@ -139,8 +139,7 @@ def _check(model: Any, config: Any, names: list[str], data: bytes) -> float:
     from fakescope.models.net import fake_probability, generator_probabilities
     from fakescope.models.preprocess import to_input
 
-    size = config.preprocess.input_size
-    pixels = np.random.default_rng(0).integers(0, 256, (3, size, size, 3), dtype=np.uint8)
+    pixels = np.random.default_rng(0).integers(0, 256, (3, *config.preprocess.canvas_shape), dtype=np.uint8)
     x = to_input(pixels, config.preprocess)
     with torch.no_grad():
         expected = model(x)

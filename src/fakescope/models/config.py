@@ -9,6 +9,7 @@ record of how it was trained (seed, data fingerprint, options, library versions,
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 from fakescope.errors import UserError
@@ -22,6 +23,8 @@ RESIZE_POLICIES = {
     "resize": "resize the whole image to input_size x input_size (aspect not kept)",
     "resize_crop": "resize the shorter side to input_size / crop_pct, then centre-crop input_size",
     "crop": "centre-crop input_size at native resolution, no resampling (reflect-pad smaller images)",
+    "views": "a column of 1 + native_crops squares: the whole image (shorter side resized, centre crop), then "
+             "native-resolution crops on an even grid over it (models/views.py)",
 }
 # Test-time views a config may ask for (implemented in models/tta.py; named here so configs are
 # checked without importing torch).
@@ -54,6 +57,7 @@ class PreprocessConfig:
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
     decoder: str = "pillow-rgb8"  # fakescope.data.decode: EXIF transpose, alpha over white, 16->8 bit
     geometry: str = "fakescope"  # GEOMETRIES; omitted from config.json when default (older readers keep working)
+    native_crops: int = 0  # policy "views": native crops below the whole view; omitted from config.json when 0
 
     def __post_init__(self) -> None:
         if self.resize not in RESIZE_POLICIES:
@@ -64,12 +68,29 @@ class PreprocessConfig:
             raise UserError(f"interpolation {self.interpolation!r} not in {INTERPOLATIONS}")
         if self.input_size < 8:
             raise UserError(f"input_size {self.input_size} is too small")
+        self.native_crops = int(self.native_crops)
+        if (self.resize == "views") != (self.native_crops > 0):
+            raise UserError("policy 'views' takes native_crops >= 1, and native_crops needs policy 'views'")
+        if self.native_crops and math.isqrt(self.native_crops) ** 2 != self.native_crops:
+            raise UserError(f"native_crops must be a square number (1, 4, 9, ...), not {self.native_crops}")
         self.mean = tuple(float(v) for v in self.mean)  # type: ignore[assignment]
         self.std = tuple(float(v) for v in self.std)  # type: ignore[assignment]
 
+    @property
+    def views(self) -> int:
+        """Squares in the canvas: 1, or the whole view plus the native crops (policy "views")."""
+        return 1 + self.native_crops
+
+    @property
+    def canvas_shape(self) -> tuple[int, int, int]:
+        """(height, width, 3) of the uint8 array preprocessing gives one image."""
+        return (self.input_size * self.views, self.input_size, 3)
+
     def describe(self) -> str:
         how = "" if self.geometry == "fakescope" else f", {self.geometry} rounding"
-        return f"{self.input_size}px, {self.resize} ({self.interpolation}{how}), mean {list(self.mean)}, std {list(self.std)}"
+        crops = f" + {self.native_crops} native crops" if self.native_crops else ""
+        return (f"{self.input_size}px, {self.resize}{crops} ({self.interpolation}{how}), mean {list(self.mean)}, "
+                f"std {list(self.std)}")
 
 
 @dataclass
@@ -154,6 +175,8 @@ class ModelConfig:
         d["preprocess"]["std"] = list(self.preprocess.std)
         if d["preprocess"]["geometry"] == "fakescope":
             del d["preprocess"]["geometry"]
+        if not d["preprocess"]["native_crops"]:
+            del d["preprocess"]["native_crops"]
         return d
 
     def to_json(self) -> str:

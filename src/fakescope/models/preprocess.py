@@ -16,6 +16,7 @@ from PIL import Image
 from fakescope.imageops import center_crop, center_crop_torchvision, resample
 
 from .config import PreprocessConfig
+from .views import mosaic
 
 
 def geometry(im: Image.Image, pre: PreprocessConfig) -> Image.Image:
@@ -36,15 +37,17 @@ def geometry(im: Image.Image, pre: PreprocessConfig) -> Image.Image:
                 new = (max(target, round(w * scale)), max(target, round(h * scale)))
             im = im.resize(new, resample(pre.interpolation))
         return crop(im, size)
+    if pre.resize == "views":
+        return mosaic(im, pre)
     return crop(im, size)  # "crop"
 
 
 def prepare(im: Image.Image, pre: PreprocessConfig) -> np.ndarray:
-    """RGB PIL image -> uint8 array (size, size, 3), ready to batch."""
+    """RGB PIL image -> uint8 array `pre.canvas_shape` ((size, size, 3) but for policy "views"), ready to batch."""
     out = geometry(im, pre)
     arr = np.asarray(out, dtype=np.uint8)
-    if arr.shape != (pre.input_size, pre.input_size, 3):
-        raise ValueError(f"preprocessing produced {arr.shape}, expected {(pre.input_size, pre.input_size, 3)}")
+    if arr.shape != pre.canvas_shape:
+        raise ValueError(f"preprocessing produced {arr.shape}, expected {pre.canvas_shape}")
     return arr
 
 

@@ -13,6 +13,7 @@ from PIL import Image
 from fakescope.imageops import gaussian_blur, jpeg_reencode, pad_to, resample
 from fakescope.models.config import PreprocessConfig
 from fakescope.models.preprocess import prepare
+from fakescope.models.views import mosaic
 
 from .options import AugmentOptions
 
@@ -29,6 +30,8 @@ def train_geometry(im: Image.Image, pre: PreprocessConfig, aug: AugmentOptions, 
     size = pre.input_size
     if not aug.crop:
         return Image.fromarray(prepare(im, pre))
+    if pre.resize == "views":  # whole view at a random offset, native crops at random positions
+        return mosaic(im, pre, rng)
     if pre.resize == "resize":
         # Whole-image resize, then CIFAR-style translation: reflect-pad by 1/8 and crop back.
         im = im if im.size == (size, size) else im.resize((size, size), resample(pre.interpolation))
