@@ -1,3 +1,3 @@
 """Built-in detectors; importing this package registers them."""
 
-from . import clip_probe, cnn_small, npr, npr_resnet, rine, spectral, timm_family  # noqa: F401
+from . import clip_probe, cnn_small, encoder, npr, npr_resnet, rine, spectral, timm_family  # noqa: F401
