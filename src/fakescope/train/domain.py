@@ -15,6 +15,7 @@ from typing import Any
 
 from fakescope.errors import UserError
 from fakescope.models.calibration import calibrate_model, observe_sizes
+from fakescope.models.io import read_config
 
 from .data import narrow, scan_records
 
@@ -30,10 +31,30 @@ def record_domain(directories: list[Path], plan: Any, say: Callable[[str], None]
                       "selection": f"the training images ({fit_stats.n:,} of them fit the OOD statistics)",
                       "observed": "the training images (headers)"}
     about_validation = {"source": d["source"], "description": d["validation"]["how"]}
+    done: dict[str, Path] = {}  # weights checksum -> the directory already calibrated with them
     for directory in directories:
+        sha = read_config(directory).card.get("weights_sha256")
+        if sha and sha in done:  # the same weights (a closed-form fit's final and best): same records, no second pass
+            copy_records(done[sha], directory)
+            continue
         try:
             calibrate_model(directory, fit=(s for s in plan.train_source if fit_sel(s)),
                             validation=(s for s in plan.val_source if plan.val_selection(s)),
                             about_training=about_training, about_validation=about_validation, training_sizes=sizes)
+            if sha:
+                done[sha] = directory
         except UserError as exc:
             say(f"warning: {directory}: no domain or operating point recorded: {exc}")
+
+
+def copy_records(source: Path, target: Path) -> None:
+    """The domain, OOD statistics and operating point of `source` written into `target` (same weights)."""
+    import shutil
+
+    from fakescope.models.calibration import write_records
+    from fakescope.models.ood import OOD_FILE
+    from fakescope.utils.atomic import atomic_write
+
+    config = read_config(source)
+    atomic_write(target / OOD_FILE, lambda p: shutil.copyfile(source / OOD_FILE, p))
+    write_records(target, config.domain, config.operating_point)

@@ -235,9 +235,11 @@ def _train(opts: TrainOptions, device: torch.device, ctx: D.DistContext) -> Path
     if spec.fit == "features":
         from .fit_features import fit_feature_model
 
-        # With the native-resolution options the features are fitted on the training crops (augmented,
-        # several per image); otherwise on the evaluation view of each image, as before they existed.
-        native = opts.multicrop is not None or opts.patches_per_image > 1
+        # With the native-resolution options, or augmentations asked for (JPEG re-encoding of both classes
+        # is what format-aligns the training data), the features are fitted on the augmented training
+        # views (several per image with --patches-per-image); otherwise on the evaluation view of each image.
+        aug = opts.augment
+        native = opts.multicrop is not None or opts.patches_per_image > 1 or aug.jpeg_prob > 0 or aug.blur_prob > 0
         fit_stream = SampleStream(plan.train_source, plan.train_selection, train_tf if native else eval_tf, vocab,
                                   seed=opts.seed, shuffle=False, rank=ctx.rank, world_size=ctx.world_size,
                                   patches=opts.patches_per_image, per_image=per_image)
