@@ -67,7 +67,7 @@ def _root(
 
 
 COMMAND_MODULES = ("data_cmd", "models_cmd", "train_cmd", "detect_cmd", "export_cmd", "evaluate_cmd", "benchmark_cmd", "serve_cmd",
-                   "convert_cmd", "push_cmd", "calibrate_cmd", "inspect_cmd")
+                   "convert_cmd", "push_cmd", "calibrate_cmd", "inspect_cmd", "adapt_cmd")
 
 
 def build_app() -> typer.Typer:
