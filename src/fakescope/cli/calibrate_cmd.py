@@ -26,6 +26,8 @@ def calibrate(
     ood_reference: Optional[list[str]] = typer.Option(
         None, "--ood-reference", help="SOURCE[:SPLIT] outside the model's world (repeatable): measures how well each OOD "
                                       "method separates it (recorded; not fitted on)."),
+    accept_sizes: Optional[str] = typer.Option(None, "--accept-sizes", help="Declare the sizes the model judges, MIN[-MAX] px per side (e.g. 64-), instead of its training sizes; a rule already declared is kept otherwise."),
+    any_format: bool = typer.Option(False, "--any-format", help="Declare that the model judges any container format."),
     batch_size: int = typer.Option(128, "--batch-size", min=1),
     device: str = typer.Option("cpu", "--device"),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch CPU threads."),
@@ -51,11 +53,13 @@ def calibrate(
         import torch
 
         torch.set_num_threads(threads)
+    from fakescope.models.domain import parse_accepts
     from fakescope.verdict.calibrate import calibrate as run
 
     say = lambda m: typer.echo(m, err=True)  # noqa: E731
     result = run(model, data, split, fpr=fpr, fnr=fnr, holdout=holdout, ood_method=ood_method, ood_quantile=ood_quantile,
-                 fit_samples=fit_samples, references=list(ood_reference or []), batch_size=batch_size, device=device, say=say)
+                 fit_samples=fit_samples, references=list(ood_reference or []), batch_size=batch_size, device=device,
+                 accepts=parse_accepts(accept_sizes, any_format, "declared with fakescope calibrate"), say=say)
     result["command"] = "fakescope " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     op = result["operating_point"]
     v = op["validation"]

@@ -72,6 +72,8 @@ def train(
     subset: Optional[str] = typer.Option(None, "--subset", help="Only samples of this subset (a GenImage subset, a Community Forensics generator pair)."),
     streaming: bool = typer.Option(False, "--streaming", help="Stream hf: datasets instead of downloading them (needs --max-samples N: the first N rows of each split)."),
     exclude_subset: Optional[str] = typer.Option(None, "--exclude-subset", help="Every sample except the fakes of this subset (leave-one-generator-out)."),
+    accept_sizes: Optional[str] = typer.Option(None, "--accept-sizes", help="Declare the sizes the model judges, MIN[-MAX] px per side (e.g. 64-), instead of the training sizes (recorded in its domain)."),
+    any_format: bool = typer.Option(False, "--any-format", help="Declare that the model judges any container format (training must format-align the classes)."),
     patches_per_image: int = typer.Option(1, "--patches-per-image", min=1, help="Random crops per image and epoch (decoded once)."),
     multicrop: Optional[int] = typer.Option(None, "--multicrop", min=1, help="Judge each image from K native crops (recorded in config.json); trains on single crops."),
     crop_size: int = typer.Option(128, "--crop-size", min=8, help="Crop size for --multicrop (the canvas is --image-size)."),
@@ -84,6 +86,7 @@ def train(
     """
     from fakescope.models import get_spec
     from fakescope.models.config import MultiCropConfig
+    from fakescope.models.domain import parse_accepts
     from fakescope.train import AugmentOptions, TrainOptions, train as run
 
     if task not in ("binary", "generator", "both"):
@@ -109,6 +112,7 @@ def train(
             checkpoint_every=checkpoint_every, resume=resume, progress=progress, name=name, subset=subset, tta=list(tta or []),
             streaming=streaming,
             exclude_subset=exclude_subset, patches_per_image=patches_per_image,
+            accepts=parse_accepts(accept_sizes, any_format, "declared at training: --accept-sizes/--any-format"),
             multicrop=MultiCropConfig(crops=multicrop, size=crop_size, how=multicrop_how, seed=multicrop_seed) if multicrop else None,
         )
     except (ValueError, TypeError) as exc:

@@ -133,6 +133,7 @@ def calibrate_model(model_dir: str | os.PathLike[str], *, fit: Iterable[Sample],
                     fpr: float = 0.01, fnr: float = 0.05, ood_method: str = DEFAULT_OOD_METHOD,
                     ood_quantile: float = OOD_QUANTILE, references: dict[str, Iterable[Sample]] | None = None,
                     batch_size: int = 128, device: str = "cpu", net_config: tuple[Any, Any] | None = None,
+                    accepts: dict[str, Any] | None = None,
                     say: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
     """Fit and write domain, OOD statistics and operating point; returns what was written and measured.
 
@@ -140,7 +141,9 @@ def calibrate_model(model_dir: str | os.PathLike[str], *, fit: Iterable[Sample],
     for the OOD threshold and the operating point. `training_sizes` (from `observe_sizes` over the
     training data) describes the domain; without it the fitting images describe it.
     `references`: labelled sets outside the model's world, only to measure how well each OOD method
-    separates them (recorded, never fitted on).
+    separates them (recorded, never fitted on). `accepts`: a declared size/format rule
+    (models/domain.py `declared_accepts`) replacing the training-size rule; a rule the model already
+    declares is kept when none is given.
     """
     directory = Path(model_dir)
     net, config = net_config or load_model(directory, device=device)
@@ -188,6 +191,8 @@ def calibrate_model(model_dir: str | os.PathLike[str], *, fit: Iterable[Sample],
                                           "n": {ref: len(o.labels) for ref, o in ref_obs.items()}, **measured}
     domain = {**describe_data(sizes, formats, gens, **about_training), "ood": ood_record,
               "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    if accepts := accepts or (config.domain or {}).get("accepts"):
+        domain["accepts"] = accepts
     write_records(directory, domain, op)
     return {"model_dir": str(directory), "domain": domain, "operating_point": op,
             "skipped": {"fitting": dict(fit_obs.skipped), "validation": dict(val_obs.skipped)}}

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from fakescope.errors import UserError
+
 SIZE_QUANTILES = (0.005, 0.05, 0.5, 0.95, 0.995)
 SIZE_TOLERANCE = 1.5
 # Formats seen in fewer than this share of the training images do not make a format "known".
@@ -83,15 +85,54 @@ def trained_sizes(domain: dict[str, Any]) -> str:
     return f"{w['min']}-{w['max']} x {h['min']}-{h['max']}"
 
 
+def declared_accepts(min_side: int | None, max_side: int | None = None, any_format: bool = False,
+                     why: str = "") -> dict[str, Any] | None:
+    """A domain's declared size/format rule (replaces the training-size quantiles), or None for none.
+
+    A model that judges every image at its own resolution (policy "views": the whole image resized plus
+    native crops) is not bound to the sizes it happened to see in training; what it can judge is then a
+    property of its recipe, declared with `--accept-sizes MIN[-MAX]` and `--any-format` and recorded."""
+    if min_side is None and max_side is None and not any_format:
+        return None
+    return {"min_side": min_side, "max_side": max_side, "any_format": bool(any_format), "why": why}
+
+
+def parse_accepts(sizes: str | None, any_format: bool, why: str = "") -> dict[str, Any] | None:
+    """`--accept-sizes MIN[-MAX]` ("64-", "64-4096") and `--any-format` as a declared rule."""
+    if sizes is None:
+        return declared_accepts(None, None, any_format, why)
+    lo, sep, hi = sizes.partition("-")
+    try:
+        low, high = int(lo), (int(hi) if hi.strip() else None)
+    except ValueError:
+        raise UserError(f"--accept-sizes {sizes!r}: expected MIN or MIN-MAX in pixels, e.g. 64- or 64-4096") from None
+    if low < 1 or (high is not None and high < low):
+        raise UserError(f"--accept-sizes {sizes!r}: need 1 <= MIN <= MAX")
+    return declared_accepts(low, high, any_format, why)
+
+
+def _describe_accepts(acc: dict[str, Any]) -> str:
+    lo, hi = acc.get("min_side"), acc.get("max_side")
+    sides = f"sides {lo or 1}-{hi} px" if hi else f"sides from {lo or 1} px"
+    return sides + (", any format" if acc.get("any_format") else "")
+
+
 def check_image(domain: dict[str, Any] | None, width: int | None, height: int | None,
                 fmt: str | None) -> DomainCheck:
     """Is an image of this original size and container format inside the model's training domain?"""
-    if not domain or not domain.get("sizes"):
+    if not domain or not (domain.get("sizes") or domain.get("accepts")):
         return DomainCheck(True, "domain unknown (the model records no training sizes)")
-    tol = float(domain.get("size_tolerance", SIZE_TOLERANCE))
-    sizes = domain["sizes"]
     if width is None or height is None:
         return DomainCheck(False, "image size unknown")
+    if acc := domain.get("accepts"):
+        lo, hi = acc.get("min_side") or 1, acc.get("max_side")
+        if min(width, height) < lo or (hi is not None and max(width, height) > hi):
+            return DomainCheck(False, f"{width}x{height} px; the model declares {_describe_accepts(acc)}")
+        if not acc.get("any_format"):
+            return _check_format(domain, fmt) or DomainCheck(True, f"{width}x{height} px ({_describe_accepts(acc)})")
+        return DomainCheck(True, f"{width}x{height} px {fmt or ''} ({_describe_accepts(acc)})".replace("  ", " "))
+    tol = float(domain.get("size_tolerance", SIZE_TOLERANCE))
+    sizes = domain["sizes"]
     trained = trained_sizes(domain)
     for value, side in ((width, sizes.get("width")), (height, sizes.get("height"))):
         if side is None:
@@ -99,7 +140,14 @@ def check_image(domain: dict[str, Any] | None, width: int | None, height: int | 
         lo, hi = _range(side, tol)
         if not lo <= value <= hi:
             return DomainCheck(False, f"{width}x{height} px; trained on {trained}")
+    if outside := _check_format(domain, fmt):
+        return outside
+    return DomainCheck(True, f"{width}x{height} px {fmt or ''} within the training sizes ({trained})".replace("  ", " "))
+
+
+def _check_format(domain: dict[str, Any], fmt: str | None) -> DomainCheck | None:
+    """Outside when the container format is not among the training formats; None when it is (or unknown)."""
     known = {k for k, share in (domain.get("formats") or {}).items() if share >= FORMAT_MIN_SHARE and k != "unknown"}
     if known and fmt is not None and fmt not in known:
         return DomainCheck(False, f"{fmt} file; trained on {', '.join(sorted(known))} only")
-    return DomainCheck(True, f"{width}x{height} px {fmt or ''} within the training sizes ({trained})".replace("  ", " "))
+    return None

@@ -101,7 +101,8 @@ def adapt(opts: AdaptOptions, say: Callable[[str], None] = lambda m: None) -> di
                             about_training={**about, "description": "the adaptation images"},
                             about_validation={**about, "description": f"the adaptation hold-out ({opts.holdout:.0%} by key hash)"},
                             training_sizes=(fit_obs.sizes, fit_obs.formats, fit_obs.generators),
-                            fpr=opts.fpr, fnr=opts.fnr, batch_size=opts.batch_size, net_config=(net, config))
+                            fpr=opts.fpr, fnr=opts.fnr, batch_size=opts.batch_size, net_config=(net, config),
+                            accepts=(base.domain or {}).get("accepts"))  # the base judges images this way: so does its adaptation
     measured = _measure(hold_obs, head, calib)
     measured["seconds"] = round(time.time() - t0, 1)
     write_adapt_card(out, base_dir, opts, measured)

@@ -22,7 +22,8 @@ from .data import narrow, scan_records
 FIT_SAMPLES = 20_000
 
 
-def record_domain(directories: list[Path], plan: Any, say: Callable[[str], None]) -> None:
+def record_domain(directories: list[Path], plan: Any, say: Callable[[str], None],
+                  accepts: dict[str, Any] | None = None) -> None:
     """Calibrate each trained model directory on the data plan of its run."""
     fit_sel, fit_stats = narrow(scan_records(plan.train_source), plan.train_selection, FIT_SAMPLES)
     sizes = observe_sizes(s for s in plan.train_source if plan.train_selection(s))
@@ -40,7 +41,8 @@ def record_domain(directories: list[Path], plan: Any, say: Callable[[str], None]
         try:
             calibrate_model(directory, fit=(s for s in plan.train_source if fit_sel(s)),
                             validation=(s for s in plan.val_source if plan.val_selection(s)),
-                            about_training=about_training, about_validation=about_validation, training_sizes=sizes)
+                            about_training=about_training, about_validation=about_validation, training_sizes=sizes,
+                            accepts=accepts)
             if sha:
                 done[sha] = directory
         except UserError as exc:

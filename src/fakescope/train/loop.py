@@ -455,7 +455,7 @@ def _finish(out: Path, model: torch.nn.Module, config: ModelConfig, opts: TrainO
             _write_model(out / BEST_DIR, model_cpu, config, opts, plan, val_metrics, epochs_run, t_start, images_per_s, ctx)
         from .domain import record_domain
 
-        record_domain([out, out / BEST_DIR], plan, lambda m: tqdm.write(m, file=sys.stderr))
+        record_domain([out, out / BEST_DIR], plan, lambda m: tqdm.write(m, file=sys.stderr), accepts=opts.accepts)
         atomic_write_json(out / "train_summary.json", {"model_dir": str(out), "best_dir": str(out / BEST_DIR),
                                                        "best_epoch": (best_epoch or 0) + 1, "epochs": epochs_run,
                                                        "validation": val_metrics, "data": plan.description})

@@ -98,6 +98,9 @@ class TrainOptions:
     patches_per_image: int = 1
     # Multi-crop inference recorded in the config (models/multicrop.py); training crops are its size.
     multicrop: MultiCropConfig | None = None
+    # A declared size/format rule for the model's domain (models/domain.py `declared_accepts`), recorded
+    # instead of the training-size rule; not part of the run's identity (it changes no weight).
+    accepts: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.augment, dict):

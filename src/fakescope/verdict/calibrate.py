@@ -80,7 +80,8 @@ def _pick_split(source: DataSource, requested: str | None, training_split: str |
 def calibrate(model_dir: str, data: str, split: str | None = None, *, fpr: float = 0.01, fnr: float = 0.05,
               holdout: float | None = None, ood_method: str = DEFAULT_OOD_METHOD, ood_quantile: float = OOD_QUANTILE,
               fit_samples: int = FIT_SAMPLES, references: list[str] | None = None, batch_size: int = 128,
-              device: str = "cpu", say: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
+              device: str = "cpu", accepts: dict[str, Any] | None = None,
+              say: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
     """Fit and write the model's domain, OOD statistics and operating point; returns the record."""
     config = read_config(model_dir)
     training = _training_data(config.training)
@@ -136,6 +137,6 @@ def calibrate(model_dir: str, data: str, split: str | None = None, *, fpr: float
     result = calibrate_model(model_dir, fit=_selected(fit_source, fit_sel), validation=_selected(cal, val_sel),
                              about_training=about_training, about_validation=about_validation, training_sizes=sizes,
                              fpr=fpr, fnr=fnr, ood_method=ood_method, ood_quantile=ood_quantile, references=refs,
-                             batch_size=batch_size, device=device, say=say)
+                             batch_size=batch_size, device=device, accepts=accepts, say=say)
     result["command"] = None  # filled by the CLI with the exact command line
     return result
