@@ -20,7 +20,7 @@ def calibrate(
     fnr: float = typer.Option(0.05, "--fnr", help="Stated false-negative rate: fakes called real (sets real_below)."),
     holdout: Optional[float] = typer.Option(None, "--holdout", help="Hold out this fraction of the split by key hash "
                                             "(automatic, as in training, when the split is the model's training data)."),
-    ood_method: str = typer.Option("mahalanobis", "--ood-method", help="OOD score: mahalanobis or energy."),
+    ood_method: str = typer.Option("auto", "--ood-method", help="OOD score: mahalanobis, mahalanobis-pca (low-rank), energy, or auto (mahalanobis up to 512 features, mahalanobis-pca above)."),
     ood_quantile: float = typer.Option(0.995, "--ood-quantile", help="OOD threshold: this quantile of the validation images' scores."),
     fit_samples: int = typer.Option(20000, "--fit-samples", min=2, help="Training images the OOD statistics are fitted on."),
     ood_reference: Optional[list[str]] = typer.Option(
@@ -47,8 +47,8 @@ def calibrate(
         raise UsageProblem(f"--ood-quantile {ood_quantile} must be in [0.5, 1)")
     from fakescope.models.ood import OOD_METHODS
 
-    if ood_method not in OOD_METHODS:
-        raise UsageProblem(f"--ood-method must be one of {', '.join(OOD_METHODS)}")
+    if ood_method != "auto" and ood_method not in OOD_METHODS:
+        raise UsageProblem(f"--ood-method must be auto or one of {', '.join(OOD_METHODS)}")
     if threads:
         import torch
 

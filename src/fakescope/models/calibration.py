@@ -31,12 +31,12 @@ from fakescope.utils.atomic import atomic_write_text
 from .domain import describe_data
 from .features import embed
 from .io import CONFIG, file_sha256, load_model
-from .ood import OOD_FILE, OOD_METHODS, OodModel
+from .ood import OOD_FILE, OOD_METHODS, OodModel, default_method
 from .operating import choose_operating_point, rates_at
 from .preprocess import prepare, to_input
 
 OOD_QUANTILE = 0.995
-DEFAULT_OOD_METHOD = "mahalanobis"
+DEFAULT_OOD_METHOD = "auto"  # ood.default_method: full Mahalanobis for narrow features, low-rank for wide ones
 
 
 @dataclass
@@ -162,6 +162,8 @@ def calibrate_model(model_dir: str | os.PathLike[str], *, fit: Iterable[Sample],
 
     ref_obs = {name: observe(net, config, samples, batch_size=batch_size, device=device)
                for name, samples in (references or {}).items()}
+    if ood_method == "auto":
+        ood_method = default_method(int(ff.shape[1]))
     measured: dict[str, Any] = {}
     models: dict[str, OodModel] = {}
     for name in OOD_METHODS:
