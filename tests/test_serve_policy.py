@@ -97,3 +97,20 @@ def test_readiness_while_the_pipeline_loads(cifake_cnn: Path) -> None:
         assert response.status_code == 503 and response.json()["error"]["code"] == "load_failed"
         assert "/nowhere" not in response.text  # the reason is in the server's log, not the answer
     assert isinstance(failed.state.service.error, UserError)
+
+
+def test_metrics_public_opens_only_metrics() -> None:
+    from fakescope.serve import create_app
+    from fakescope.serve.access import ApiKeys
+    from fakescope.serve.policy import ServicePolicy
+
+    def never_loaded():
+        raise AssertionError("the gate answers these before any pipeline is needed")
+
+    for public, metrics_status in ((True, 200), (False, 401)):
+        policy = ServicePolicy(api_keys=ApiKeys(["fs-k1"]), metrics_public=public)
+        client = TestClient(create_app(never_loaded, policy=policy))  # no lifespan: nothing loads
+        assert client.get("/metrics").status_code == metrics_status
+        assert client.get("/v1/model").status_code == 401
+        assert client.get("/metrics", headers={"Authorization": "Bearer fs-k1"}).status_code == 200
+        assert client.get("/healthz").json() == {"status": "ok", "model": None}
