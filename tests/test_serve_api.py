@@ -450,7 +450,7 @@ def test_explanations_without_a_torch_backend(cifake_cnn: Path, tmp_path: Path) 
     (result,) = response.json()["results"]
     assert result["score"] == pytest.approx(torch_detector.predict(path)["score"], abs=1e-6)
     assert result["explanation"]["kind"] == "gradcam" and png_of(result["explanation"]["overlay"]).size == (256, 256)
-    assert client.app.state.scorer._explain_model is not torch_detector.primary.net
+    assert client.app.state.service.scorer._explain_model is not torch_detector.primary.net
 
 
 def test_an_internal_failure_is_a_json_500_without_details(cifake_cnn: Path) -> None:

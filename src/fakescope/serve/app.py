@@ -1,18 +1,22 @@
-"""The FastAPI application: `create_app(detector, limits=...)`.
+"""The FastAPI application: `create_app(detector, limits=..., policy=...)`.
 
-Routes: `POST /v1/detect`, `GET /v1/model`, `GET /healthz`, the web page at `/` (files under
-`/static/`, served only from the package's own folder), and offline API docs at `/docs` rendered
-from `/openapi.json` by a page of our own (FastAPI's default docs load Swagger UI from a CDN,
-which these machines cannot reach).
+Routes: `POST /v1/detect`, `GET /v1/model`, `GET /healthz` (alive), `GET /readyz` (pipeline
+loaded), `GET /metrics` (Prometheus), the web page at `/` (files under `/static/`, served only
+from the package's own folder), and offline API docs at `/docs` rendered from `/openapi.json` by a
+page of our own (FastAPI's default docs load Swagger UI from a CDN, which these machines cannot
+reach). The access policy (keys, rate limit, in-flight limit, time-out: `policy.py`, `gate.py`)
+and the request log and metrics (`observe.py`) wrap every route.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -21,9 +25,13 @@ from fakescope import __version__
 from fakescope.verdict.detector import Detector
 
 from .errors import ApiError, install_error_handlers
+from .gate import Gate
 from .limits import ServiceLimits
-from .schemas import ERROR_RESPONSES, SERVER_ERROR_RESPONSES, DetectResponse, Health, ModelInfo
-from .scoring import Scorer
+from .metrics import ServiceMetrics
+from .observe import RequestObserver, enable_request_log
+from .policy import ServicePolicy
+from .schemas import API_RESPONSES, ERROR_RESPONSES, PROBE_RESPONSES, DetectResponse, Health, ModelInfo, Ready
+from .state import ServiceState
 from .upload import read_upload, refuse_unknown_fields
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -102,23 +110,39 @@ def model_info(detector: Detector, limits: ServiceLimits) -> dict[str, Any]:
     return {**info, "card": dict(detector.config.card), "limits": limits.to_dict(), "fakescope": __version__}
 
 
-def create_app(detector: Detector, *, limits: ServiceLimits | None = None) -> FastAPI:
-    """The service for one loaded detector."""
+def create_app(detector: Detector | Callable[[], Detector], *, limits: ServiceLimits | None = None,
+               policy: ServicePolicy | None = None) -> FastAPI:
+    """The service for one detector: a loaded one (ready at once) or a function that loads it
+    (run on a background thread when the app starts; /readyz answers 503 until it is done)."""
     limits = limits or ServiceLimits()
-    scorer = Scorer(detector, limits)
-    name = str(detector.info()["name"])
-    pipeline_name = detector.pipeline.name
+    policy = policy or ServicePolicy()
+    metrics = ServiceMetrics()
+    service = ServiceState(detector, limits, metrics)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        service.start_loading()
+        yield
+
     app = FastAPI(
         title="fakescope",
         version=__version__,
         description="Detect AI-generated images (P(fake)) and attribute them to their generator.",
         docs_url=None,
         redoc_url=None,
+        lifespan=lifespan,
     )
-    app.state.scorer = scorer
+    app.state.service = service
     app.state.limits = limits
+    app.state.policy = policy
+    app.state.metrics = metrics
     install_error_handlers(app)
+    # Added last = outermost: the observer sees (and logs, counts, tags) every answer, refusals included.
+    app.add_middleware(Gate, policy=policy)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestObserver, metrics=metrics, routes=app.router.routes, log_requests=policy.request_log)
+    if policy.request_log:
+        enable_request_log()
 
     @app.post("/v1/detect", response_model=DetectResponse, responses=ERROR_RESPONSES,
               openapi_extra={"requestBody": DETECT_BODY}, summary="Score one or several images")
@@ -129,23 +153,37 @@ def create_app(detector: Detector, *, limits: ServiceLimits | None = None) -> Fa
         A request is all or nothing: if any file is too large, not an image or corrupt, the whole
         request is refused with that file's status and every problem listed under `error.files`.
         """
+        scorer = service.require()
         upload = await read_upload(request, limits)
         refuse_unknown_fields(upload, FORM_FIELDS)
         if "explain" in upload.fields:  # validated even when the query already asks: a bad field is a 400
             explain = _flag(upload.fields["explain"], "explain") or explain
         results = await run_in_threadpool(scorer.detect, upload, explain)
-        return {"model": name, "pipeline": pipeline_name, "results": results}
+        metrics.count_verdicts(results)
+        return {"model": service.name, "pipeline": service.detector.pipeline.name, "results": results}
 
-    @app.get("/v1/model", response_model=ModelInfo, responses=SERVER_ERROR_RESPONSES,
+    @app.get("/v1/model", response_model=ModelInfo, responses=API_RESPONSES,
              summary="The pipeline and models behind the verdicts")
     async def model() -> dict[str, Any]:
         """The pipeline (stages; each model's domain and operating point), the first model's name,
         version, labels, generators, preprocessing, threshold, card metrics, and the limits."""
-        return model_info(detector, limits)
+        service.require()
+        return model_info(service.detector, limits)
 
-    @app.get("/healthz", response_model=Health, responses=SERVER_ERROR_RESPONSES, summary="Liveness check")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok", "model": name}
+    @app.get("/healthz", response_model=Health, responses=PROBE_RESPONSES, summary="Liveness check")
+    async def healthz() -> dict[str, Any]:
+        """Answers as soon as the process serves, also while the pipeline loads (`model` is then null)."""
+        return {"status": "ok", "model": service.name}
+
+    @app.get("/readyz", response_model=Ready, responses=PROBE_RESPONSES, summary="Readiness check")
+    async def readyz() -> dict[str, Any]:
+        """200 once the pipeline is loaded and warmed up; 503 (not_ready) before."""
+        service.require()
+        return {"status": "ready", "model": service.name}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(metrics.render(), media_type=metrics.content_type)
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:

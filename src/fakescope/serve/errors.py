@@ -21,13 +21,16 @@ log = logging.getLogger("fakescope.serve")
 # Starlette's own HTTP errors get the same stable codes as ours.
 HTTP_CODES = {
     400: "bad_request",
+    401: "unauthorized",
     404: "not_found",
     405: "method_not_allowed",
     413: "request_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
+    429: "rate_limited",
     500: "internal_error",
     503: "unavailable",
+    504: "request_timeout",
 }
 
 
@@ -56,7 +59,10 @@ def error_response(exc: ApiError) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        metrics = getattr(request.app.state, "metrics", None)
+        if metrics is not None and exc.files:
+            metrics.count_refused(exc.files)  # files refused, by reason (fakescope_files_refused)
         return error_response(exc)
 
     @app.exception_handler(StarletteHTTPException)

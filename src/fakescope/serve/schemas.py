@@ -75,6 +75,11 @@ class ErrorResponse(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"]
+    model: Optional[str] = Field(description="The pipeline's first model; null while the pipeline is still loading.")
+
+
+class Ready(BaseModel):
+    status: Literal["ready"]
     model: str
 
 
@@ -89,7 +94,24 @@ def _error(description: str) -> dict[str, Any]:
 SERVER_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     500: _error("A bug in the service, logged on the server (code internal_error); never a traceback."),
 }
-# Every status `POST /v1/detect` answers besides 200, each with the JSON error body (fakescope.serve.errors).
+# The access policy's answers (fakescope.serve.gate, .state), on every /v1/* operation.
+API_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _error("No API key, or not a valid one (code unauthorized), when the service was started with keys: send "
+                "`Authorization: Bearer KEY`. The response carries `WWW-Authenticate: Bearer`."),
+    429: _error("The key's (or, without keys, the client address's) rate limit is used up (code rate_limited); "
+                "`Retry-After` says in how many whole seconds to retry."),
+    503: _error("Not ready: the pipeline is still loading (not_ready, with Retry-After) or failed to load "
+                "(load_failed); or busy: --max-connections requests are in flight already (busy, Retry-After: 1)."),
+    504: _error("The request was not answered within --request-timeout seconds (request_timeout)."),
+    **SERVER_ERROR_RESPONSES,
+}
+# /healthz and /readyz: open to all; /readyz is 503 until the pipeline is loaded.
+PROBE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    503: _error("/readyz while the pipeline is loading (not_ready) or after it failed to load (load_failed); "
+                "any probe when the service is busy (busy)."),
+    **SERVER_ERROR_RESPONSES,
+}
+# Every status `POST /v1/detect` and `POST /v1/inspect` answer besides 200, each with the JSON error body.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _error("Malformed request: no files (no_files), bad multipart (bad_multipart), bad Content-Length "
                 "(bad_request), a bad, unknown or oversized form field (bad_field, unknown_field, field_too_large, "
@@ -100,5 +122,5 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
                 "(not_an_image)."),
     422: _error("A truncated or corrupt image (corrupt_image), or an invalid query parameter (invalid_request)."),
     501: _error("explain=true on a detector without a torch model to explain with (explain_unavailable)."),
-    **SERVER_ERROR_RESPONSES,
+    **API_RESPONSES,
 }

@@ -21,6 +21,7 @@ from starlette.requests import ClientDisconnect, Request
 
 from .errors import ApiError
 from .limits import ServiceLimits
+from .observe import note_files
 
 MAX_FILENAME = 255
 
@@ -206,6 +207,7 @@ async def read_upload(request: Request, limits: ServiceLimits) -> Upload:
         raise ApiError(400, "bad_multipart", f"malformed multipart body: {exc}") from None
     except ClientDisconnect:
         raise ApiError(400, "client_disconnected", "the client closed the connection mid-upload") from None
+    note_files(request.scope, collector.upload.file_count)  # for the request log
     return collector.upload
 
 

@@ -31,9 +31,9 @@ def fakescope_command() -> list[str]:
 
 
 class ServerProcess:
-    """`with ServerProcess(["--model", DIR]) as server: httpx.get(server.url + "/healthz")`.
+    """`with ServerProcess(["--model", DIR]) as server: httpx.get(server.url + "/v1/model")`.
 
-    Starts the server, waits until /healthz answers, and stops it (SIGTERM, then SIGKILL) on exit.
+    Starts the server, waits until /readyz answers 200 (the pipeline is loaded), and stops it (SIGTERM, then SIGKILL) on exit.
     Its stderr goes to a temporary file, readable as `server.log()` (for failure messages).
     """
 
@@ -58,13 +58,13 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"fakescope serve exited with {self.proc.returncode}:\n{self.log()[-4000:]}")
             try:
-                if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
+                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
                     return self
             except httpx.TransportError:
                 pass
             time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"fakescope serve did not answer /healthz within {self.startup_timeout} s:\n{self.log()[-4000:]}")
+        raise RuntimeError(f"fakescope serve was not ready (/readyz) within {self.startup_timeout} s:\n{self.log()[-4000:]}")
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

@@ -13,6 +13,41 @@ const state = {
 
 const $ = (selector, root = document) => root.querySelector(selector);
 
+// ---------------------------------------------------------------- API key (services started with keys)
+
+const KEY_STORAGE = "fakescope.apiKey"; // sessionStorage: this tab only, gone when it closes
+
+function apiKey() {
+  return sessionStorage.getItem(KEY_STORAGE) || "";
+}
+
+function authHeaders() {
+  const key = apiKey();
+  return key ? { Authorization: `Bearer ${key}` } : {};
+}
+
+function askForKey(rejected) {
+  // A refused key is forgotten, and the prompt says why it is shown again.
+  if (rejected) sessionStorage.removeItem(KEY_STORAGE);
+  $("#key-form").hidden = false;
+  $(".key-label").textContent = rejected
+    ? "That API key was not accepted. Enter a valid key."
+    : "This service needs an API key.";
+  $("#key-input").focus();
+}
+
+function setUpKeyForm() {
+  $("#key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const key = $("#key-input").value.trim();
+    if (!key) return;
+    sessionStorage.setItem(KEY_STORAGE, key);
+    $("#key-input").value = "";
+    $("#key-form").hidden = true;
+    loadModel();
+  });
+}
+
 function percent(p) {
   return `${(p * 100).toFixed(1)}%`;
 }
@@ -71,8 +106,15 @@ function describeModel(info) {
 async function loadModel() {
   const line = $("#model-info");
   try {
-    const response = await fetch("/v1/model");
+    const response = await fetch("/v1/model", { headers: authHeaders() });
+    if (response.status === 401) {
+      line.textContent = "Enter the service's API key to see the model and score images.";
+      line.classList.add("warning");
+      askForKey(Boolean(apiKey()));
+      return;
+    }
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    line.classList.remove("warning");
     state.model = await response.json();
     line.textContent = describeModel(state.model);
     const limits = state.model.limits;
@@ -293,7 +335,9 @@ async function upload(card, explain) {
   setState(card, "pending", explain ? "Explaining…" : "Analysing…");
   let response;
   try {
-    response = await fetch(`/v1/detect${explain ? "?explain=true" : ""}`, { method: "POST", body: form });
+    response = await fetch(`/v1/detect${explain ? "?explain=true" : ""}`, {
+      method: "POST", body: form, headers: authHeaders(),
+    });
   } catch (err) {
     showError(card, `Could not reach the server (${err.message}).`);
     return;
@@ -304,6 +348,7 @@ async function upload(card, explain) {
   } catch (err) {
     body = null;
   }
+  if (response.status === 401) askForKey(Boolean(apiKey()));
   if (!response.ok || !body || !body.results) {
     showError(card, errorText(response, body));
     return;
@@ -428,5 +473,6 @@ function setUpToolbar() {
 document.addEventListener("DOMContentLoaded", () => {
   setUpDropZone();
   setUpToolbar();
+  setUpKeyForm();
   loadModel();
 });
