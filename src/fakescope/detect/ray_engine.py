@@ -113,11 +113,18 @@ class ScoreBatch:
         ], schema=RESULT_SCHEMA)
 
 
+# Blocks are what a Ray run finishes, brings back and logs at a time. Ray's default (128 MiB) would
+# make one read task's whole share a block; at 1 MiB of encoded images (a few to hundreds of
+# images) a killed resumable run loses little, and no block holds much memory.
+RESUMABLE_BLOCK_BYTES = int(os.environ.get("FAKESCOPE_RAY_BLOCK_BYTES", 1024 * 1024))
+
+
 @contextmanager
-def ray_session(address: str | None, workers: int | None, progress: bool = True) -> Iterator[int]:
+def ray_session(address: str | None, workers: int | None, progress: bool = True,
+                block_bytes: int | None = None) -> Iterator[int]:
     """Join the cluster at `address` (or RAY_ADDRESS, or the Ray already running in this process),
     else start a local Ray for the run and stop it afterwards; yields the pool size (`workers`,
-    default: the cluster's CPUs)."""
+    default: the cluster's CPUs). `block_bytes`: Ray Data's block size for datasets made inside."""
     import ray
     import ray.data
 
@@ -126,10 +133,15 @@ def ray_session(address: str | None, workers: int | None, progress: bool = True)
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
                  **({"num_cpus": workers} if address is None and workers else {}))
+    ctx = ray.data.DataContext.get_current()
+    previous = ctx.target_max_block_size
     try:
-        ray.data.DataContext.get_current().enable_progress_bars = progress
+        ctx.enable_progress_bars = progress
+        if block_bytes is not None:
+            ctx.target_max_block_size = block_bytes
         yield workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
     finally:
+        ctx.target_max_block_size = previous
         if started_here:
             ray.shutdown()
 
@@ -236,6 +248,7 @@ def _summarize(out: Path, seconds: float) -> dict[str, Any]:
 
 INSPECT_SUMMARY_FILE = "_inspect.json"
 INSPECT_RESULTS_FILE = "inspect.parquet"
+INSPECT_BATCH = 16  # files per evidence call
 PARTIAL_DIR = ".partial"  # the resumable row log of an unfinished run; removed when it completes
 INSPECT_SCHEMA = pa.schema([
     ("path", pa.string()), ("verdict", pa.string()), ("generator", pa.string()), ("reason", pa.string()),
@@ -275,10 +288,10 @@ def ray_inspect(inputs: list[str], *, out_dir: str | os.PathLike[str], recursive
     partial = out / PARTIAL_DIR
     done, log = open_partial(partial, identity, resume, say, key=ORDER_FIELD, unit="file(s)")
     start = time.perf_counter()
-    with ray_session(address, workers, progress) as size:
+    with ray_session(address, workers, progress, block_bytes=RESUMABLE_BLOCK_BYTES) as size:
         ds = read_inputs(inputs, size, recursive=recursive, split=split, done=frozenset(done))
         # Evidence is per-file CPU work without a model to load: plain tasks, one CPU each.
-        ds = ds.map_batches(inspect_batch, batch_format="pyarrow", batch_size=16, num_cpus=1,
+        ds = ds.map_batches(inspect_batch, batch_format="pyarrow", batch_size=INSPECT_BATCH, num_cpus=1,
                             fn_kwargs={"watermarks": watermarks, "trust": trust})
         try:
             for row in stream_rows(ds, on_batch=log.flush):

@@ -107,10 +107,10 @@ def ray_score_rows(opts: Any, *, model_dir: str, split: str, done: set[str], cut
     with `order`); `counts` receives the pass's counts; `on_batch` after each batch arrives."""
     import ray.data
 
-    from fakescope.detect.ray_engine import part_dataset, ray_session, stream_rows
+    from fakescope.detect.ray_engine import RESUMABLE_BLOCK_BYTES, part_dataset, ray_session, stream_rows
 
     actor_opts = dataclasses.replace(opts, model=model_dir)  # resolved: actors may start in another folder
-    with ray_session(opts.ray_address, opts.workers, opts.progress) as size:
+    with ray_session(opts.ray_address, opts.workers, opts.progress, block_bytes=RESUMABLE_BLOCK_BYTES) as size:
         ds = part_dataset(size).flat_map(read_entries, num_cpus=0, fn_kwargs={
             "data": opts.data, "format": opts.format, "split": split, "cwd": os.getcwd(), "parts": size,
             "done": frozenset(done), "cutoff": cutoff, "exclude": frozenset(exclude) if exclude is not None else None})
