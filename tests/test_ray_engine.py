@@ -175,6 +175,9 @@ def test_ray_evaluate_gives_the_local_metrics(ray_address: str, tmp_path: Path) 
     remote = assert_same_evaluation(tmp_path / "local", tmp_path / "ray")
     assert remote["data"]["n_scored"] == 48 and remote["protocol"]["samples"]["outside_subset"] > 0
     assert not (tmp_path / "ray" / ".partial").exists()
+    for bad in (["--engine", "spark"], ["--workers", "2"], ["--ray-address", ray_address]):  # the last two: ray only
+        proc = run_cli("evaluate", "--data", SHARED / "cifake-parquet", "--out", tmp_path / "bad", *bad)
+        assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 
 
 def test_ray_evaluate_killed_midway_resumes_to_the_same_result(ray_address: str, tmp_path: Path) -> None:
