@@ -203,16 +203,21 @@ class _LazyBar:
             self.bar.update(1)
 
 
+def require_ray() -> None:
+    """--engine ray without Ray installed is an argument problem (exit 2), for every command that has it."""
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        raise UsageProblem("--engine ray needs Ray Data: pip install 'fakescope[ray]'") from None
+
+
 def _detect_ray(paths: list[str], model: Optional[str], pipeline: Optional[str], watermarks: bool, output: str,
                 backend: str, batch_size: int,
                 threshold: Optional[float], top_k: int, recursive: bool, split: Optional[str], workers: Optional[int],
                 address: Optional[str], progress: bool, fail_on_error: bool) -> None:
     from fakescope.detect.ray_engine import ray_detect
 
-    try:
-        import ray  # noqa: F401
-    except ImportError:
-        raise UsageProblem("--engine ray needs Ray Data: pip install 'fakescope[ray]'") from None
+    require_ray()
     record = ray_detect(paths, model_dir=model, pipeline=pipeline, watermarks=watermarks, out_dir=output, backend=backend,
                         batch_size=batch_size, threshold=threshold, top_k=top_k, recursive=recursive, split=split,
                         workers=workers, address=address, progress=progress)

@@ -37,6 +37,9 @@ def evaluate(
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue an interrupted run of the same protocol in OUT."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
     report: bool = typer.Option(True, "--report/--no-report", help="Write report.html and figures/."),
+    engine: str = typer.Option("local", "--engine", help="local (default) or ray (the scoring pass on Ray Data; same results)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="ray: model actors (default: the cluster's CPUs)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="ray: join this cluster (default: a local one for the run)."),
 ) -> None:
     """Evaluate a model: Task A metrics overall, per generator and per family (95% bootstrap CIs, n),
     Task B attribution, per condition; prints metrics.json on stdout."""
@@ -52,6 +55,14 @@ def evaluate(
         raise UsageProblem(f"--predictions must be parquet or csv, not {predictions!r}")
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise UsageProblem(f"--threshold {threshold} is not a probability in [0, 1]")
+    if engine not in ("local", "ray"):
+        raise UsageProblem(f"--engine must be local or ray, not {engine!r}")
+    if engine == "local" and (workers is not None or ray_address is not None):
+        raise UsageProblem("--workers and --ray-address are options of --engine ray")
+    if engine == "ray":
+        from .detect_cmd import require_ray
+
+        require_ray()
     views = None if tta is None else [v for v in tta if v != "none"]  # checked by the model config
     from fakescope.models.hub import is_hub_spec, resolve_model
 
@@ -71,7 +82,8 @@ def evaluate(
     options = EvalOptions(data=data, out=out, model=model, split=split, format=format, degrade=list(degrade or []),
                           align_format=align_format, threshold=threshold, tta=views, batch_size=batch_size, max_samples=max_samples,
                           dedup_against=dedup_against, predictions_format=predictions, bootstrap=bootstrap, device=device, threads=threads,
-                          resume=resume, progress=progress, report=report)
+                          resume=resume, progress=progress, report=report, engine=engine, workers=workers,
+                          ray_address=ray_address)
     try:
         doc = run(options)
     except KeyboardInterrupt:

@@ -37,6 +37,10 @@ def inspect(
     c2pa_trust: Optional[List[str]] = typer.Option(None, "--c2pa-trust", help="PEM file of trust anchors for C2PA signers (repeatable). Without: signers are reported untrusted."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar on stderr."),
     fail_on_error: bool = typer.Option(False, "--fail-on-error", help="Exit 1 when any input could not be read."),
+    engine: str = typer.Option("local", "--engine", help="local (default) or ray (Ray Data tasks; parquet into --output DIR)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="ray: parallel read/inspect tasks (default: the cluster's CPUs)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="ray: join this cluster (default: a local one for the run)."),
+    resume: bool = typer.Option(True, "--resume/--no-resume", help="ray: continue an interrupted run of the same command in --output."),
 ) -> None:
     """Read the evidence a file carries about its own making: C2PA, IPTC, generator metadata, watermarks.
 
@@ -48,9 +52,19 @@ def inspect(
     if paths.count("-") > 1:
         raise UsageProblem("'-' (paths on stdin) can be given once")
     trust = [_read_pem(p) for p in c2pa_trust or []]
+    if engine not in ("local", "ray"):
+        raise UsageProblem(f"--engine must be local or ray, not {engine!r}")
+    if engine == "local" and (workers is not None or ray_address is not None):
+        raise UsageProblem("--workers and --ray-address are options of --engine ray")
+    if engine == "ray" and (output is None or format != "table"):
+        raise UsageProblem("--engine ray writes parquet: give the output folder with --output DIR (no --format)")
     from fakescope.detect.collect import check_inputs
 
     check_inputs(paths, split)
+    if engine == "ray":
+        _inspect_ray(paths, output or "", recursive, split, watermarks, trust or None, workers, ray_address, resume,
+                     progress, fail_on_error)
+        return
     from .detect_cmd import _with_output
 
     def run(stream: TextIO) -> dict[str, Any]:
@@ -64,6 +78,25 @@ def inspect(
     if format != "table" or output is not None:
         typer.echo(summary_line(summary), err=True)
     if fail_on_error and summary["errors"]:
+        raise typer.Exit(code=1)
+
+
+def _inspect_ray(paths: list[str], output: str, recursive: bool, split: Optional[str], watermarks: bool,
+                 trust: list[str] | None, workers: Optional[int], address: Optional[str], resume: bool, progress: bool,
+                 fail_on_error: bool) -> None:
+    from fakescope.detect.ray_engine import ray_inspect
+
+    from .app import emit_json
+    from .detect_cmd import require_ray
+
+    require_ray()
+    record = ray_inspect(paths, out_dir=output, recursive=recursive, split=split, watermarks=watermarks, trust=trust,
+                         workers=workers, address=address, resume=resume, progress=progress)
+    emit_json(record)
+    s = record["summary"]
+    typer.echo(f"{s['files']} file(s): {s['ai-generated']} ai-generated, {s['ai-edited']} ai-edited, {s['no-claim']} "
+               f"no-claim, {s['errors']} error(s) in {s['seconds']:.1f} s ({s['resumed']} resumed) -> {output}", err=True)
+    if fail_on_error and s["errors"]:
         raise typer.Exit(code=1)
 
 
@@ -81,7 +114,7 @@ def inspect_one(item: Any, watermarks: bool, trust: list[str] | None) -> dict[st
     """One CLI input (path, dataset row or InputProblem) -> its result row."""
     from fakescope.data.decode import ImageDecodeError, read_file_bytes
     from fakescope.detect.inputs import InputProblem, describe_input, sample_bytes
-    from fakescope.provenance import inspect_bytes
+    from fakescope.provenance.inspect import inspect_row
 
     name = describe_input(item)
     try:
@@ -93,10 +126,9 @@ def inspect_one(item: Any, watermarks: bool, trust: list[str] | None) -> dict[st
             data = read_file_bytes(item)
         else:
             data = sample_bytes(item)
-        ev = inspect_bytes(data, name=name, watermarks=watermarks, c2pa_trust=trust)
     except ImageDecodeError as exc:
-        return {"path": name, "verdict": None, "generator": None, "reason": None, "evidence": [], "error": exc.reason}
-    return {"path": name, **ev.to_dict(), "error": None}
+        return inspect_row(name, None, exc.reason)
+    return inspect_row(name, data, watermarks=watermarks, c2pa_trust=trust)
 
 
 def _run(stream: TextIO, paths: list[str], fmt: str, recursive: bool, split: Optional[str], watermarks: bool,

@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from . import formats  # noqa: F401 - registers the HEIC/HEIF (and AVIF) plugins before any open
+
 # Pillow's own decompression-bomb threshold (~89.5 MP). Over it we refuse the image ourselves with
 # a clear reason instead of relying on Pillow's warning (below 2x) or exception (above 2x).
 DEFAULT_MAX_PIXELS = int(os.environ.get("FAKESCOPE_MAX_PIXELS", 89_478_485))
@@ -120,7 +122,7 @@ def open_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image
         try:
             im = Image.open(io.BytesIO(data))
         except UnidentifiedImageError:
-            raise ImageDecodeError(f"not a recognised image format ({_describe_head(data)})") from None
+            raise _unidentified(data) from None
         except (OSError, SyntaxError, ValueError) as exc:
             raise ImageDecodeError(f"corrupt image header: {exc}") from None
         _check_size(im, max_pixels)
@@ -189,20 +191,23 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Ima
 EXIF_ORIENTATION = 0x0112
 
 
-def header_size(data: bytes) -> tuple[int, int, str | None]:
+def header_size(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int, str | None]:
     """(width, height, format) from the header alone, as `decode_image` will orient the pixels.
 
-    Behind the per-file boundary: whatever a hostile header makes Pillow raise (a decompression
-    bomb included) becomes ImageDecodeError; no pixel is decoded.
+    Behind the per-file boundary: whatever a hostile header makes Pillow raise becomes
+    ImageDecodeError, and a header announcing more than `max_pixels` is refused as `decode_image`
+    refuses it (for every plugin, HEIC/AVIF included); no pixel is decoded.
     """
     if not data:
         raise ImageDecodeError("empty file (0 bytes)")
-    with guard_file("cannot read image header"):
+    with guard_file("cannot read image header"), warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             im = Image.open(io.BytesIO(data))
         except UnidentifiedImageError:
-            raise ImageDecodeError(f"not a recognised image format ({_describe_head(data)})") from None
+            raise _unidentified(data) from None
         with im:
+            _check_size(im, max_pixels)
             w, h = im.size
             try:
                 turned = im.getexif().get(EXIF_ORIENTATION) in (5, 6, 7, 8)
@@ -218,6 +223,24 @@ def sniff_format(data: bytes) -> str | None:
             return im.format
     except Exception:  # noqa: BLE001 - any failure means "not an image we know"
         return None
+
+
+def _unidentified(data: bytes) -> ImageDecodeError:
+    """Why Pillow recognised no format: a damaged HEIC/AVIF (its plugin refused the file and Pillow
+    says only "cannot identify") is a corrupt image, anything else is not an image we know."""
+    brand = image_brand(data)
+    if brand is not None:
+        return ImageDecodeError(f"truncated or corrupt image data (HEIF/AVIF container, brand {brand!r}): "
+                                "no decoder could read it")
+    return ImageDecodeError(f"not a recognised image format ({_describe_head(data)})")
+
+
+def image_brand(data: bytes) -> str | None:
+    """The major brand of an ISO-BMFF still-image file (HEIC, HEIF, AVIF), from its `ftyp` box."""
+    if len(data) >= 12 and data[4:8] == b"ftyp":
+        brand = data[8:12].decode("latin-1")
+        return brand if brand in formats.ISOBMFF_IMAGE_BRANDS else None
+    return None
 
 
 def _describe_head(data: bytes) -> str:

@@ -10,11 +10,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
-from PIL import Image
-
+from .formats import is_image_name
 from .generators import canonical_generator
 from .parquet import SPLIT_NAMES
 from .sample import FAKE, NO_SPLIT, REAL, DataSource, Sample
@@ -22,16 +20,6 @@ from .sample import FAKE, NO_SPLIT, REAL, DataSource, Sample
 REAL_DIRS = {"0_real": REAL, "real": REAL, "nature": REAL, "natural": REAL}
 FAKE_DIRS = {"1_fake": FAKE, "fake": FAKE, "ai": FAKE, "synthetic": FAKE, "generated": FAKE}
 LABEL_DIRS = {**REAL_DIRS, **FAKE_DIRS}
-
-
-@lru_cache(maxsize=1)
-def image_extensions() -> frozenset[str]:
-    """Every file extension Pillow can open (lower case, with the dot)."""
-    return frozenset(ext.lower() for ext in Image.registered_extensions())
-
-
-def is_image_name(name: str) -> bool:
-    return os.path.splitext(name)[1].lower() in image_extensions()
 
 
 def walk_images(root: Path) -> Iterator[Path]:

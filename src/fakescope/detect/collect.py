@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from fakescope.data import open_source
-from fakescope.data.folders import is_image_name
+from fakescope.data.formats import is_image_name
 from fakescope.data.hub import HUB_PREFIX
 from fakescope.data.parquet import parquet_files
 from fakescope.errors import UserError

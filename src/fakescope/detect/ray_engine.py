@@ -12,6 +12,13 @@ error, model, input_size, pipeline),
 as parquet files in the output folder, plus `_detect.json` (model, inputs, counts) which parquet
 readers skip (a leading underscore).
 
+The same engine runs `fakescope inspect --engine ray` (`ray_inspect`: the read tasks above, then
+the evidence readers in a pool of tasks) and `fakescope evaluate --engine ray`
+(`fakescope.eval.ray_scoring`): `ray_session` starts or joins Ray, `part_dataset` makes the read
+tasks' shares, and `stream_rows` brings the finished rows back to the driver batch by batch, where
+they go into the run's resumable row log (`fakescope.utils.rowlog`): a run killed midway and
+started again skips every row an earlier run finished.
+
 Ray is imported here only: the default local engine never needs it. With no `address`, Ray
 starts a local instance for the run (no dashboard, usage stats off) and stops it at the end; with
 one (or RAY_ADDRESS), the run joins that cluster, whose workers must see the same paths.
@@ -21,9 +28,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +55,9 @@ RESULT_SCHEMA = pa.schema([
 
 
 def read_part(row: dict[str, Any], *, inputs: list[str], cwd: str, recursive: bool, split: str | None,
-              parts: int) -> Iterator[dict[str, Any]]:
-    """Ray flat_map: the encoded bytes of every `parts`-th input, starting at `row["part"]`."""
+              parts: int, done: frozenset[int] = frozenset()) -> Iterator[dict[str, Any]]:
+    """Ray flat_map: the encoded bytes of every `parts`-th input, starting at `row["part"]`, with
+    its position in the listing (`order`); inputs at a position in `done` are not read again."""
     from fakescope.data.decode import ImageDecodeError, read_file_bytes
 
     # Relative paths mean the driver's folder; a Ray worker may start anywhere. Each read task sets
@@ -55,7 +65,7 @@ def read_part(row: dict[str, Any], *, inputs: list[str], cwd: str, recursive: bo
     os.chdir(cwd)
     part = int(row["part"])
     for i, item in enumerate(expand_inputs(inputs, recursive=recursive, split=split)):
-        if i % parts != part:
+        if i % parts != part or i in done:
             continue
         path, data, problem = describe_input(item), b"", None
         try:
@@ -67,7 +77,7 @@ def read_part(row: dict[str, Any], *, inputs: list[str], cwd: str, recursive: bo
                 data = sample_bytes(item)
         except ImageDecodeError as exc:
             problem = exc.reason
-        yield {"path": path, "data": data, "problem": problem}
+        yield {"order": i, "path": path, "data": data, "problem": problem}
 
 
 class ScoreBatch:
@@ -103,6 +113,64 @@ class ScoreBatch:
         ], schema=RESULT_SCHEMA)
 
 
+# Blocks are what a Ray run finishes, brings back and logs at a time. Ray's default (128 MiB) would
+# make one read task's whole share a block; at 1 MiB of encoded images (a few to hundreds of
+# images) a killed resumable run loses little, and no block holds much memory.
+RESUMABLE_BLOCK_BYTES = int(os.environ.get("FAKESCOPE_RAY_BLOCK_BYTES", 1024 * 1024))
+
+
+@contextmanager
+def ray_session(address: str | None, workers: int | None, progress: bool = True,
+                block_bytes: int | None = None) -> Iterator[int]:
+    """Join the cluster at `address` (or RAY_ADDRESS, or the Ray already running in this process),
+    else start a local Ray for the run and stop it afterwards; yields the pool size (`workers`,
+    default: the cluster's CPUs). `block_bytes`: Ray Data's block size for datasets made inside."""
+    import ray
+    import ray.data
+
+    started_here = not ray.is_initialized()
+    if started_here:
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+                 **({"num_cpus": workers} if address is None and workers else {}))
+    ctx = ray.data.DataContext.get_current()
+    previous = ctx.target_max_block_size
+    try:
+        ctx.enable_progress_bars = progress
+        if block_bytes is not None:
+            ctx.target_max_block_size = block_bytes
+        yield workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+    finally:
+        ctx.target_max_block_size = previous
+        if started_here:
+            ray.shutdown()
+
+
+def part_dataset(size: int) -> Any:
+    """One row per read task, `{"part": k}`: task k of `size` takes every size-th item from the k-th."""
+    import ray.data
+
+    return ray.data.from_items([{"part": k} for k in range(size)], override_num_blocks=size)
+
+
+def read_inputs(inputs: list[str], size: int, *, recursive: bool, split: str | None,
+                done: frozenset[int] = frozenset()) -> Any:
+    """The Ray dataset of CLI inputs as rows `{order, path, data, problem}` (read_part)."""
+    # Read tasks list files and read bytes (I/O): they reserve no CPU, or with one worker per CPU
+    # they would wait forever for a free core.
+    return part_dataset(size).flat_map(read_part, num_cpus=0, fn_kwargs={
+        "inputs": inputs, "cwd": os.getcwd(), "recursive": recursive, "split": split, "parts": size, "done": done})
+
+
+def stream_rows(ds: Any, on_batch: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
+    """The finished rows of `ds`, in the driver, as they arrive; `on_batch` after each batch (the
+    row log's flush: a batch once received is on disk, so a killed run never redoes it)."""
+    for batch in ds.iter_batches(batch_size=None, batch_format="pyarrow"):
+        yield from batch.to_pylist()
+        if on_batch is not None:
+            on_batch()
+
+
 def _read_stdin_paths(inputs: list[str]) -> list[str]:
     """Ray workers cannot read the driver's stdin: `-` is replaced by the paths it lists."""
     if STDIN not in inputs:
@@ -122,7 +190,6 @@ def ray_detect(inputs: list[str], *, model_dir: str | os.PathLike[str] | None, o
 
     `model_dir` and `pipeline` None: the shipped pipeline, as `Detector.load()`.
     """
-    import ray
     import ray.data
 
     from fakescope.verdict.detector import Detector
@@ -144,20 +211,8 @@ def ray_detect(inputs: list[str], *, model_dir: str | os.PathLike[str] | None, o
             onnx_file_for(directory)
     inputs = _read_stdin_paths(list(inputs))
     start = time.perf_counter()
-    started_here = not ray.is_initialized()
-    if started_here:
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
-                 **({"num_cpus": workers} if address is None and workers else {}))
-    try:
-        ctx = ray.data.DataContext.get_current()
-        ctx.enable_progress_bars = progress
-        size = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        ds = ray.data.from_items([{"part": k} for k in range(size)], override_num_blocks=size)
-        # Read tasks list files and read bytes (I/O): they reserve no CPU, or with one actor per CPU
-        # they would wait forever for a free core.
-        ds = ds.flat_map(read_part, num_cpus=0, fn_kwargs={"inputs": inputs, "cwd": os.getcwd(), "recursive": recursive,
-                                               "split": split, "parts": size})
+    with ray_session(address, workers, progress) as size:
+        ds = read_inputs(inputs, size, recursive=recursive, split=split)
         ds = ds.map_batches(
             ScoreBatch, batch_size=batch_size, batch_format="pyarrow", num_cpus=1,
             compute=ray.data.ActorPoolStrategy(size=size),
@@ -166,9 +221,6 @@ def ray_detect(inputs: list[str], *, model_dir: str | os.PathLike[str] | None, o
                                    "top_k": top_k, "batch_size": batch_size, "threads": 1},
         )
         ds.write_parquet(str(out))
-    finally:
-        if started_here:
-            ray.shutdown()
     seconds = time.perf_counter() - start
     summary = _summarize(out, seconds)
     model = {k: info[k] for k in ("name", "version", "architecture", "input_size", "threshold")}
@@ -190,3 +242,79 @@ def _summarize(out: Path, seconds: float) -> dict[str, Any]:
     return {"images": n, "fake": verdicts.count("fake"), "real": verdicts.count("real"),
             "uncertain": verdicts.count("uncertain"), "errors": errors,
             "seconds": round(seconds, 2), "images_per_s": round(n / seconds, 1) if seconds > 0 else 0.0}
+
+
+# ---------------------------------------------------------------- fakescope inspect --engine ray
+
+INSPECT_SUMMARY_FILE = "_inspect.json"
+INSPECT_RESULTS_FILE = "inspect.parquet"
+INSPECT_BATCH = 16  # files per evidence call
+PARTIAL_DIR = ".partial"  # the resumable row log of an unfinished run; removed when it completes
+INSPECT_SCHEMA = pa.schema([
+    ("path", pa.string()), ("verdict", pa.string()), ("generator", pa.string()), ("reason", pa.string()),
+    ("evidence", pa.string()), ("error", pa.string()),
+])
+
+
+def inspect_batch(batch: pa.Table, *, watermarks: bool, trust: list[str] | None) -> pa.Table:
+    """Ray map_batches: the evidence of each read file (the rows `fakescope inspect` prints, evidence
+    as a JSON string), with its `order`."""
+    from fakescope.provenance.inspect import inspect_row
+
+    rows = []
+    for order, path, data, problem in zip(*(batch.column(c).to_pylist() for c in ("order", "path", "data", "problem"))):
+        row = inspect_row(path, data if problem is None else None, problem, watermarks=watermarks, c2pa_trust=trust)
+        rows.append({**row, "evidence": json.dumps(row["evidence"], ensure_ascii=False, default=str), "order": order})
+    return pa.Table.from_pylist(rows, schema=INSPECT_SCHEMA.append(pa.field("order", pa.int64())))
+
+
+def ray_inspect(inputs: list[str], *, out_dir: str | os.PathLike[str], recursive: bool = False, split: str | None = None,
+                watermarks: bool = True, trust: list[str] | None = None, workers: int | None = None,
+                address: str | None = None, resume: bool = True, progress: bool = True,
+                say: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr)) -> dict[str, Any]:
+    """`fakescope inspect` on Ray: `out_dir/inspect.parquet` (the local engine's rows, in input order)
+    and `out_dir/_inspect.json` (inputs, counts). Resumable: finished rows wait in `out_dir/.partial/`."""
+    import pyarrow.json as pajson
+
+    from fakescope.utils.rowlog import ORDER_FIELD, LOG_FILE, open_partial
+
+    out = Path(out_dir)
+    if out.exists() and (not out.is_dir() or any(p.name != PARTIAL_DIR for p in out.iterdir())):
+        raise UserError(f"{out} exists and is not an empty folder (or an interrupted run's): "
+                        "Ray writes its results into a new one")
+    inputs = _read_stdin_paths(list(inputs))
+    identity = {"command": "inspect", "inputs": inputs, "cwd": os.getcwd(), "recursive": recursive, "split": split,
+                "watermarks": watermarks, "trust": trust}
+    partial = out / PARTIAL_DIR
+    done, log = open_partial(partial, identity, resume, say, key=ORDER_FIELD, unit="file(s)")
+    start = time.perf_counter()
+    with ray_session(address, workers, progress, block_bytes=RESUMABLE_BLOCK_BYTES) as size:
+        ds = read_inputs(inputs, size, recursive=recursive, split=split, done=frozenset(done))
+        # Evidence is per-file CPU work without a model to load: plain tasks, one CPU each.
+        ds = ds.map_batches(inspect_batch, batch_format="pyarrow", batch_size=INSPECT_BATCH, num_cpus=1,
+                            fn_kwargs={"watermarks": watermarks, "trust": trust})
+        try:
+            for row in stream_rows(ds, on_batch=log.flush):
+                log.add(row)
+        finally:
+            log.flush()
+    schema = INSPECT_SCHEMA.append(pa.field(ORDER_FIELD, pa.int64()))
+    if (partial / LOG_FILE).exists() and (partial / LOG_FILE).stat().st_size:
+        table = pajson.read_json(partial / LOG_FILE, parse_options=pajson.ParseOptions(explicit_schema=schema))
+    else:
+        table = schema.empty_table()
+    table = table.sort_by([(ORDER_FIELD, "ascending")]).select(INSPECT_SCHEMA.names)
+    import pyarrow.parquet as pq
+
+    from fakescope.utils.atomic import atomic_write
+
+    atomic_write(out / INSPECT_RESULTS_FILE, lambda p: pq.write_table(table, p))
+    seconds = time.perf_counter() - start
+    verdicts, errors = table.column("verdict").to_pylist(), table.column("error").to_pylist()
+    summary = {"files": table.num_rows, **{v: verdicts.count(v) for v in ("ai-generated", "ai-edited", "no-claim")},
+               "errors": sum(e is not None for e in errors), "resumed": len(done), "seconds": round(seconds, 2)}
+    record = {"engine": "ray", "output": str(out), "workers": size, "inputs": inputs, "watermarks": watermarks,
+              "summary": summary, "files": [INSPECT_RESULTS_FILE]}
+    atomic_write_json(out / INSPECT_SUMMARY_FILE, record)
+    shutil.rmtree(partial, ignore_errors=True)
+    return record

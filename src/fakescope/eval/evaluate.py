@@ -8,7 +8,6 @@ condition, format/size check -> write the results atomically. Only per-image num
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import time
@@ -26,18 +25,20 @@ from fakescope.data import DataSource, open_source
 from fakescope.errors import UserError
 from fakescope.imageops import encoder_description
 from fakescope.utils.atomic import atomic_write_json
+from fakescope.utils.rowlog import RowLog, open_partial
 
 from .breakdown import condition_metrics
 from .conditions import NO_ALIGNMENT, Alignment, Condition, parse_alignment, parse_conditions
 from .datacheck import format_size_check
 from .evidence import evidence_summary, with_evidence
 from .metrics import BOOTSTRAP_SEED, ECE_BINS, expected_calibration_error
-from .predictions import PREDICTION_FORMATS, RowLog, predictions_schema, read_log, recover_log, write_predictions
+from .predictions import PREDICTION_FORMATS, predictions_schema, read_log, write_predictions
 from .published import evaluation_references
 from .testdata import open_reference, pick_split
 from .scoring import PassCounts, content_hashes, entries, generator_column, score_column, score_rows, subset_cutoff
 
 PARTIAL_DIR = ".partial"  # rows of an unfinished run; removed when the run completes
+ENGINES = ("local", "ray")
 MAX_SKIPPED_LISTED = 200
 
 
@@ -64,6 +65,9 @@ class EvalOptions:
     resume: bool = True
     progress: bool = True
     report: bool = True
+    engine: str = "local"  # or "ray": the scoring pass on Ray Data (eval/ray_scoring.py), same results
+    ray_address: str | None = None  # ray: join this cluster (default: a local Ray for the run)
+    workers: int | None = None  # ray: model actors (default: the cluster's CPUs)
 
 
 def _say(msg: str) -> None:
@@ -93,23 +97,6 @@ def _model(opts: EvalOptions):
     return TorchBackend(net, config, opts.device), config, model_dir, sha
 
 
-def _resume(partial: Path, identity: dict[str, Any], resume: bool) -> set[str]:
-    """Keys already scored by an interrupted run of the same protocol (empty when starting over)."""
-    ident_path, log_path = partial / "identity.json", partial / "rows.jsonl"
-    same = ident_path.exists() and json.loads(ident_path.read_text(encoding="utf-8")) == identity
-    if resume and same:
-        done = recover_log(log_path)
-        if done:
-            _say(f"resuming: {len(done):,} image(s) already scored by an interrupted run of this protocol")
-        return done
-    if partial.exists():
-        if resume:
-            _say(f"{partial} holds rows of a different protocol: starting over")
-        shutil.rmtree(partial)
-    atomic_write_json(ident_path, identity)
-    return set()
-
-
 def evaluate(opts: EvalOptions) -> dict[str, Any]:
     """Run the evaluation `opts` describes; returns the metrics document also written to OUT/metrics.json."""
     from fakescope.train.provenance import environment_record
@@ -123,6 +110,8 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
         raise UserError("--max-samples must be at least 2")
     if opts.batch_size < 1:
         raise UserError("--batch-size must be at least 1")
+    if opts.engine not in ENGINES:
+        raise UserError(f"--engine must be one of {', '.join(ENGINES)}, not {opts.engine!r}")
     backend, config, model_dir, sha = _model(opts)
     source = open_source(opts.data, format=opts.format)
     split = pick_split(source, opts.split)
@@ -148,17 +137,23 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
                 "max_samples": opts.max_samples, "dedup": [opts.dedup_against, dedup.get("fingerprint")],
                 "tta": list(config.tta)}
     partial = out / PARTIAL_DIR
-    done = _resume(partial, identity, opts.resume)
-    log = RowLog(partial / "rows.jsonl")
+    done, log = open_partial(partial, identity, opts.resume, _say)
     counts = PassCounts()
     total = _expected(source, split, opts.max_samples)
     bar = tqdm(total=total, initial=len(done), desc="evaluate", unit="img", disable=not opts.progress,
                dynamic_ncols=True, mininterval=0.5, file=sys.stderr)
     t_score = time.time()
-    stream = with_evidence(entries(source, counts, done=done, cutoff=cutoff, exclude_hashes=exclude))
+    if opts.engine == "ray":
+        from .ray_scoring import ray_score_rows
+
+        rows = ray_score_rows(opts, model_dir=str(Path(model_dir).resolve()), split=split, done=done, cutoff=cutoff,
+                              exclude=exclude, counts=counts, on_batch=log.flush)
+    else:
+        stream = with_evidence(entries(source, counts, done=done, cutoff=cutoff, exclude_hashes=exclude))
+        rows = score_rows(backend, stream, conditions, alignment=alignment, batch_size=opts.batch_size,
+                          counts=counts, with_order=True)
     try:
-        for row in score_rows(backend, stream, conditions, alignment=alignment, batch_size=opts.batch_size,
-                              counts=counts):
+        for row in rows:
             log.add(row)
             bar.update(1)
     except KeyboardInterrupt:

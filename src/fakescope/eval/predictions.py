@@ -1,25 +1,23 @@
 """The per-image predictions of an evaluation: a crash-safe row log while scoring, a table after.
 
-While scoring, finished rows are appended to a JSON-lines log (written in chunks, each fsync'ed),
-so an interrupted run leaves every finished row on disk and a rerun of the same command resumes
-after them. At the end the log is read back with pyarrow under an explicit schema (one column per
-condition) and written as OUTDIR/predictions.parquet or .csv.
+While scoring, finished rows are appended to a JSON-lines log (`fakescope.utils.rowlog`, the one
+resume mechanism of the local and the Ray engines), so an interrupted run leaves every finished
+row on disk and a rerun of the same command resumes after them. At the end the log is read back
+with pyarrow under an explicit schema (one column per condition), in the source's order, and
+written as OUTDIR/predictions.parquet or .csv.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import time
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
-from fakescope.utils.atomic import atomic_write, atomic_write_text
+from fakescope.utils.atomic import atomic_write
+from fakescope.utils.rowlog import ORDER_FIELD, RowLog, recover_log  # noqa: F401 - re-exported for callers
 
 from .scoring import generator_column, score_column
 
@@ -41,67 +39,16 @@ def predictions_schema(conditions: list[str], with_generator: bool) -> pa.Schema
     return pa.schema(fields)
 
 
-class RowLog:
-    """Append-only JSON-lines log of finished rows; flushed every `every` rows or `seconds`."""
-
-    def __init__(self, path: Path, every: int = 512, seconds: float = 10.0) -> None:
-        self.path = path
-        self.every = every
-        self.seconds = seconds
-        self._buffer: list[str] = []
-        self._last = time.monotonic()
-        self.written = 0
-
-    def add(self, row: dict[str, Any]) -> None:
-        self._buffer.append(json.dumps(row, ensure_ascii=False, default=str))
-        if len(self._buffer) >= self.every or time.monotonic() - self._last >= self.seconds:
-            self.flush()
-
-    def flush(self) -> None:
-        # Take the rows out first: an interrupt during the write must not make the handler's own
-        # flush write them twice (a half-written last line is dropped by `recover_log`).
-        lines, self._buffer = self._buffer, []
-        if lines:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a", encoding="utf-8") as fh:
-                fh.write("\n".join(lines) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            self.written += len(lines)
-        self._last = time.monotonic()
-
-
-def recover_log(path: Path) -> set[str]:
-    """Keys of the complete rows in a log; a torn last line (killed mid-write) is dropped."""
-    if not path.exists():
-        return set()
-    keys: set[str] = set()
-    good: list[str] = []
-    rewrite = False
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            try:
-                key = json.loads(line)["key"] if line.endswith("\n") else None
-            except (ValueError, KeyError, TypeError):
-                key = None
-            if key is None:  # torn by a kill mid-write: everything after it is suspect
-                rewrite = True
-                break
-            if key in keys:  # never count a row twice
-                rewrite = True
-                continue
-            keys.add(key)
-            good.append(line)
-    if rewrite:
-        atomic_write_text(path, "".join(good))
-    return keys
-
-
 def read_log(path: Path, schema: pa.Schema) -> pa.Table:
+    """The logged rows under `schema`, in the source's order when the rows carry it (`order`: rows
+    of a Ray run, or of a run resumed on another engine, are logged as they finish)."""
     if not path.exists() or path.stat().st_size == 0:
         return schema.empty_table()
-    parse = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    with_order = schema.append(pa.field(ORDER_FIELD, pa.int64()))
+    parse = pajson.ParseOptions(explicit_schema=with_order, unexpected_field_behavior="ignore")
     table = pajson.read_json(path, parse_options=parse)
+    if table.column(ORDER_FIELD).null_count < table.num_rows:
+        table = table.sort_by([(ORDER_FIELD, "ascending")])
     return table.select(schema.names)
 
 

@@ -19,6 +19,7 @@ from fakescope.data import FAKE, REAL, DataSource, ImageDecodeError, Sample
 from fakescope.data.decode import decode_image, guard_file, sniff_format
 from fakescope.inference import Backend, Scored, score_items
 from fakescope.train.data import key_hash
+from fakescope.utils.rowlog import ORDER_FIELD
 
 from .conditions import Alignment, Condition
 
@@ -35,6 +36,7 @@ class Entry:
     error: str | None = None
     image: Image.Image | None = None
     evidence: dict[str, Any] | None = None  # eval/evidence.py: what the file declares (row columns)
+    order: int | None = None  # position in the source's listing (rows are read back in this order)
 
 
 @dataclass(frozen=True)
@@ -92,10 +94,16 @@ class PassCounts:
 
 
 def entries(source: DataSource, counts: PassCounts, *, done: set[str] | frozenset[str] = frozenset(),
-            cutoff: int | None = None, exclude_hashes: set[bytes] | None = None) -> Iterator[Entry]:
-    """Samples to score, with their bytes read and format sniffed; unusable ones carry their reason."""
+            cutoff: int | None = None, exclude_hashes: set[bytes] | None = None,
+            part: tuple[int, int] | None = None) -> Iterator[Entry]:
+    """Samples to score, with their bytes read and format sniffed; unusable ones carry their reason.
+
+    `part=(k, P)`: only every P-th sample from the k-th (a Ray read task's share), the others not
+    even counted, so the tasks' counts add up to one whole pass."""
     counts.duplicates_by_label = counts.duplicates_by_label or {REAL: 0, FAKE: 0}
-    for sample in source:
+    for order, sample in enumerate(source):
+        if part is not None and order % part[1] != part[0]:
+            continue
         counts.seen += 1
         if cutoff is not None and key_hash(sample.key, SUBSET_SALT) > cutoff:
             counts.outside_subset += 1
@@ -103,7 +111,7 @@ def entries(source: DataSource, counts: PassCounts, *, done: set[str] | frozense
         if sample.key in done:
             counts.resumed += 1
             continue
-        entry = Entry(sample)
+        entry = Entry(sample, order=order)
         if sample.label not in (REAL, FAKE) and sample.problem is None:
             entry.error = "no real/fake label"
         else:
@@ -162,9 +170,10 @@ def _transformer(counts: PassCounts | None) -> Callable[[Image.Image, Item], Ima
 
 def score_rows(backend: Backend, stream: Iterable[Entry], conditions: list[Condition], *,
                alignment: Alignment | None = None, batch_size: int = 64, counts: PassCounts | None = None,
-               on_row: Callable[[dict[str, Any]], None] | None = None) -> Iterator[dict[str, Any]]:
+               on_row: Callable[[dict[str, Any]], None] | None = None, with_order: bool = False) -> Iterator[dict[str, Any]]:
     """One finished row per entry, in input order: sample fields, format, size, a score per condition
-    (None where that condition failed) and, with a generator head, the predicted generator."""
+    (None where that condition failed) and, with a generator head, the predicted generator;
+    `with_order`: also the entry's position in the listing (`order`, for the resumable row log)."""
     generators = list(backend.config.generators) if backend.config.has_generator else []
     row: dict[str, Any] | None = None
     errors: list[str] = []
@@ -174,6 +183,8 @@ def score_rows(backend: Backend, stream: Iterable[Entry], conditions: list[Condi
         item: Item = scored.item
         if row is None:
             row = _start_row(item.entry, scored)
+            if with_order:
+                row[ORDER_FIELD] = item.entry.order
             errors = []
         _fill(row, item.condition.name, scored, generators, errors, item.entry.error)
         if item.last:

@@ -60,7 +60,9 @@ def read_container(data: bytes) -> Container:
         else:
             _other_format(data, c)
     except Exception as exc:  # noqa: BLE001 - a malformed container is a note, never a crash
-        c.notes.append(f"container: {type(exc).__name__}: {exc}")
+        from fakescope.data.decode import describe_exception  # the per-file wording, without object addresses
+
+        c.notes.append(f"container: {describe_exception(exc)}")
     return c
 
 
@@ -195,8 +197,13 @@ def _walk_webp(data: bytes, c: Container) -> None:
 
 
 def _other_format(data: bytes, c: Container) -> None:
-    """Formats without a walker here (TIFF, AVIF, HEIC, GIF...): Pillow reads header and EXIF lazily."""
+    """Formats without a walker here (TIFF, AVIF, HEIC/HEIF, GIF...): Pillow reads header and EXIF lazily.
+
+    HEIC/HEIF and AVIF keep EXIF and XMP in ISO-BMFF metadata items, which their plugins hand over
+    as `getexif()` and `info["xmp"]`: the same fields the JPEG walk fills."""
     from PIL import Image
+
+    from fakescope.data import formats  # noqa: F401 - the HEIC/HEIF (and AVIF) plugins, registered
 
     with Image.open(io.BytesIO(data)) as im:
         c.format = im.format or "unknown"

@@ -41,3 +41,20 @@ def inspect_path(path: str | os.PathLike[str], **kwargs: Any) -> FileEvidence:
     from fakescope.data.decode import read_file_bytes
 
     return inspect_bytes(read_file_bytes(path), name=os.fspath(path), **kwargs)
+
+
+def inspect_row(name: str, data: bytes | None, problem: str | None = None, *, watermarks: bool = False,
+                c2pa_trust: list[str] | None = None) -> dict[str, Any]:
+    """One `fakescope inspect` result row, the same on the local and the Ray engine:
+    `{"path", "verdict", "generator", "reason", "evidence", "error"}`; `problem` (why the file could
+    not be read) makes it an error row."""
+    if problem is None and data is not None:
+        from fakescope.data.decode import ImageDecodeError
+
+        try:
+            ev = inspect_bytes(data, name=name, watermarks=watermarks, c2pa_trust=c2pa_trust)
+        except ImageDecodeError as exc:
+            problem = exc.reason
+        else:
+            return {"path": name, **ev.to_dict(), "error": None}
+    return {"path": name, "verdict": None, "generator": None, "reason": None, "evidence": [], "error": problem}

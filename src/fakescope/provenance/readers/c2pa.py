@@ -104,7 +104,12 @@ def _items(store: dict[str, Any]) -> list[dict[str, Any]]:
     failures = store.get("validation_status") or []
     paths = _relations(manifests, active)
     out = []
-    for label, m in manifests.items():
+    # The library's store is a hash map: its order changes from process to process. Walk it from the
+    # active manifest outwards (then by label), so the same file gives the same items and reason every run.
+    order = sorted(manifests, key=lambda label: (label not in paths, paths.get(label, "").count("/"),
+                                                 paths.get(label, ""), label))
+    for label in order:
+        m = manifests[label]
         claim, generator, actions = _claim(m)
         relation = paths.get(label, "unreferenced")
         if claim == "generated" and "componentOf" in relation:
