@@ -61,6 +61,7 @@ def train(
     early_stopping: Optional[int] = typer.Option(None, "--early-stopping", min=1, help="Stop after N epochs without validation gain."),
     max_samples: Optional[int] = typer.Option(None, "--max-samples", min=2, help="Train on a random subset of N samples."),
     pretrained: Optional[str] = typer.Option(None, "--pretrained", help="Start from: a fakescope model (DIR or hf:OWNER/NAME[@REV]: fine-tune it) or backbone weights: a local file (safetensors or timm/PyTorch), 'timm' (the timm architecture's default tag), timm:NAME.TAG, openclip, openclip:MODEL/TAG, or hf-hub:OWNER/NAME (timm or open_clip layout, as the model's backbone reads)."),
+    probe_c: Optional[float] = typer.Option(None, "--probe-c", min=0.0, help="Closed-form heads (spectral, encoder:*): inverse regularisation C; 0 chooses it by 5-fold cross-validation (default: the detector's own, 1 for spectral, 0 for encoder)."),
     arch_args: Optional[str] = typer.Option(None, "--arch-args", help='Architecture arguments as JSON, e.g. \'{"widths": [32, 64, 128]}\'.'),
     generator_loss_weight: float = typer.Option(1.0, "--generator-loss-weight", help="Weight of Task B's loss in --task both."),
     label_smoothing: float = typer.Option(0.0, "--label-smoothing", min=0.0, max=0.5),
@@ -112,6 +113,7 @@ def train(
             checkpoint_every=checkpoint_every, resume=resume, progress=progress, name=name, subset=subset, tta=list(tta or []),
             streaming=streaming,
             exclude_subset=exclude_subset, patches_per_image=patches_per_image,
+            probe_c=probe_c,
             accepts=parse_accepts(accept_sizes, any_format, "declared at training: --accept-sizes/--any-format"),
             multicrop=MultiCropConfig(crops=multicrop, size=crop_size, how=multicrop_how, seed=multicrop_seed) if multicrop else None,
         )

@@ -39,9 +39,9 @@ from fakescope.models.registry import get_spec
 
 from .adapt_card import write_adapt_card
 from .data import Selection, narrow, scan_records
+from .fit_features import logistic_head, choose_c
 
 TEST_SPLITS = ("test",)
-CS = tuple(float(c) for c in np.logspace(-4, 1, 11))  # regularisation grid of the head (inverse strength)
 
 
 @dataclass
@@ -124,21 +124,14 @@ def _check_counts(labels: Any, what: str, minimum: int, extra: str = "") -> None
 
 def fit_head(z: np.ndarray, y: np.ndarray, seed: int) -> dict[str, Any]:
     """Standardise `z` and fit logistic regression, C chosen by stratified k-fold AUROC on (z, y) alone."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-
     mean = z.mean(0)
     std = z.std(0)
     std[std < 1e-8] = 1.0
     x = (z - mean) / std
-    folds = int(min(5, np.bincount(y, minlength=2).min()))
-    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    make = lambda c: LogisticRegression(C=c, class_weight="balanced", max_iter=5000, random_state=seed)  # noqa: E731
-    scores = [float(cross_val_score(make(c), x, y, cv=cv, scoring="roc_auc").mean()) for c in CS]
-    best = int(np.argmax(scores))  # the first (strongest regularisation) among equals
-    clf = make(CS[best]).fit(x, y)
+    c, auroc, folds = choose_c(x, y, seed, balance=True)
+    clf = logistic_head(seed, True, c).fit(x, y)
     return {"mean": mean, "std": std, "coef": clf.coef_[0], "intercept": float(clf.intercept_[0]),
-            "C": CS[best], "cv_auroc": scores[best], "folds": folds}
+            "C": c, "cv_auroc": auroc, "folds": folds}
 
 
 def _apply_head(net: DetectorNet, head: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from fakescope.errors import UserError
 from fakescope.models import DetectorNet, ModelConfig
 from fakescope.models.preprocess import to_input
 
@@ -44,9 +45,29 @@ def _extract(model: DetectorNet, loader: DataLoader, config: ModelConfig, show: 
     }
 
 
-def _logistic(x: np.ndarray, y: np.ndarray, seed: int, balance: bool) -> LogisticRegression:
-    clf = LogisticRegression(C=1.0, max_iter=5000, random_state=seed, class_weight="balanced" if balance else None)
-    return clf.fit(x, y)
+CS = tuple(float(c) for c in np.logspace(-4, 1, 11))  # the grid cross-validation chooses C from
+
+
+def choose_c(x: np.ndarray, y: np.ndarray, seed: int, balance: bool = True) -> tuple[float, float, int]:
+    """C of a logistic-regression head by stratified k-fold AUROC on (x, y) alone: (C, its AUROC, folds).
+
+    Wide pretrained features and a thousand images overfit at C=1 (measured: native-pool, encoder
+    features, C=0.01 is best; benchmarks/bench_encoder_probe.py)."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    folds = int(min(5, np.bincount(y, minlength=2).min()))
+    if folds < 2:
+        raise UserError(f"choosing the head's regularisation needs at least 2 images of each class ({np.bincount(y, minlength=2)})")
+    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    scores = [float(cross_val_score(logistic_head(seed, balance, c), x, y, cv=cv,
+                                    scoring="roc_auc").mean()) for c in CS]
+    best = int(np.argmax(scores))  # the first (strongest regularisation) among equals
+    return CS[best], scores[best], folds
+
+
+def logistic_head(seed: int, balance: bool, c: float = 1.0) -> LogisticRegression:
+    """The (unfitted) logistic regression every closed-form head is fitted with."""
+    return LogisticRegression(C=c, max_iter=5000, random_state=seed, class_weight="balanced" if balance else None)
 
 
 def fit_feature_model(model: DetectorNet, config: ModelConfig, train_loader: DataLoader, val_loader: DataLoader,
@@ -63,14 +84,18 @@ def fit_feature_model(model: DetectorNet, config: ModelConfig, train_loader: Dat
     backbone = model.backbone
     backbone.feat_mean.copy_(torch.from_numpy(mean).float())
     backbone.feat_std.copy_(torch.from_numpy(std).float())
+    c = float(opts.probe_c if opts.probe_c is not None else 1.0)
+    if c <= 0:  # cross-validated on the training features (the binary task; the generator head shares it)
+        c, auroc, folds = choose_c(z, y, opts.seed, opts.balance)
+        config.training["probe"] = {"C": c, "chosen_by": f"{folds}-fold cross-validated AUROC", "cv_auroc": auroc}
     if model.binary_head is not None:
-        clf = _logistic(z, y, opts.seed, opts.balance)
+        clf = logistic_head(opts.seed, opts.balance, c).fit(z, y)
         model.binary_head.weight.data.copy_(torch.from_numpy(clf.coef_).float())
         model.binary_head.bias.data.copy_(torch.from_numpy(clf.intercept_).float())
     if model.generator_head is not None:
         known = g != IGNORE_GENERATOR
         classes = np.unique(g[known])
-        clf = _logistic(z[known], g[known], opts.seed, opts.balance)
+        clf = logistic_head(opts.seed, opts.balance, c).fit(z[known], g[known])
         weight = np.zeros(model.generator_head.weight.shape)
         # Classes absent from the training data keep a very negative bias: never predicted.
         bias = np.full(model.generator_head.bias.shape, -1e4)

@@ -439,6 +439,7 @@ def _write_model(directory: Path, model: torch.nn.Module, config: ModelConfig, o
         "train_images_per_s": round(images_per_s, 1) if images_per_s else None,
         "environment": environment_record(),
         "pretrained": config.training.get("pretrained"),  # set by _initialise: what the weights started from
+        "probe": config.training.get("probe"),  # set by a cross-validated closed-form fit: the C it chose
     }
     save_model(model, config, directory)
 

@@ -14,7 +14,8 @@ from typing import Any
 from fakescope.errors import UserError
 from fakescope.models.config import MultiCropConfig, check_tta
 
-GENERIC_DEFAULTS: dict[str, Any] = {"epochs": 5, "batch_size": 64, "lr": 1e-3, "weight_decay": 1e-4}
+# probe_c: inverse regularisation of closed-form heads (fit="features"); 0 chooses it by cross-validation.
+GENERIC_DEFAULTS: dict[str, Any] = {"epochs": 5, "batch_size": 64, "lr": 1e-3, "weight_decay": 1e-4, "probe_c": 1.0}
 SCHEDULES = ("cosine", "onecycle", "step", "constant")
 
 # Options that change what is trained (a resumed run must match them); the rest (workers, device,
@@ -101,6 +102,7 @@ class TrainOptions:
     # A declared size/format rule for the model's domain (models/domain.py `declared_accepts`), recorded
     # instead of the training-size rule; not part of the run's identity (it changes no weight).
     accepts: dict[str, Any] | None = None
+    probe_c: float | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.augment, dict):
@@ -138,7 +140,8 @@ class TrainOptions:
         d = asdict(self)
         ident = {k: d[k] for k in _IDENTITY}
         # Only when set: checkpoints written before these options existed still resume.
-        for key, unset in (("subset", None), ("exclude_subset", None), ("patches_per_image", 1), ("multicrop", None), ("streaming", False)):
+        for key, unset in (("subset", None), ("exclude_subset", None), ("patches_per_image", 1), ("multicrop", None),
+                           ("streaming", False), ("probe_c", 1.0)):
             if d[key] != unset:
                 ident[key] = d[key]
         return ident

@@ -174,6 +174,7 @@ def _build(config: ModelConfig, trainable_blocks: int) -> nn.Module:
     preprocess=_preprocess,
     fit="features",
     family=True,
+    train_defaults={"probe_c": 0.0},  # C by cross-validation: wide features overfit at C=1
 )
 def build_probe(config: ModelConfig) -> nn.Module:
     return _build(config, 0)
