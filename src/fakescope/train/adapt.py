@@ -58,6 +58,7 @@ class AdaptOptions:
     seed: int = 0
     batch_size: int = 32
     name: str | None = None
+    accepts: dict[str, Any] | None = None  # a declared size/format rule; default: the base's, if the images fit it
 
 
 def adapt(opts: AdaptOptions, say: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
@@ -102,12 +103,31 @@ def adapt(opts: AdaptOptions, say: Callable[[str], None] = lambda m: None) -> di
                             about_validation={**about, "description": f"the adaptation hold-out ({opts.holdout:.0%} by key hash)"},
                             training_sizes=(fit_obs.sizes, fit_obs.formats, fit_obs.generators),
                             fpr=opts.fpr, fnr=opts.fnr, batch_size=opts.batch_size, net_config=(net, config),
-                            accepts=(base.domain or {}).get("accepts"))  # the base judges images this way: so does its adaptation
+                            accepts=_accepts(opts, base, fit_obs, say))
     measured = _measure(hold_obs, head, calib)
     measured["seconds"] = round(time.time() - t0, 1)
     write_adapt_card(out, base_dir, opts, measured)
     return {"model_dir": str(out), "measured": measured, "operating_point": calib["operating_point"],
             "skipped": {"adaptation": dict(fit_obs.skipped), "hold-out": dict(hold_obs.skipped)}}
+
+
+def _accepts(opts: AdaptOptions, base: ModelConfig, fit_obs: Observed, say: Callable[[str], None]) -> dict[str, Any] | None:
+    """The declared rule of the adapted model: the one asked for; else the base's when (nearly) all the
+    user's images satisfy it (the adapted head judges images the way the base does); else none, so the
+    domain is the adaptation images' sizes and formats."""
+    from fakescope.models.domain import check_image
+
+    if opts.accepts is not None:
+        return opts.accepts
+    rule = (base.domain or {}).get("accepts")
+    if not rule:
+        return None
+    inside = [check_image({"accepts": rule}, w, h, f).inside for (w, h), f in zip(fit_obs.sizes, fit_obs.formats)]
+    if np.mean(inside) >= 0.95:
+        return rule
+    say(f"{100 * (1 - np.mean(inside)):.0f} % of the images are outside the base model's declared domain: "
+        "the adapted model's domain is their own sizes and formats (declare another with --accept-sizes)")
+    return None
 
 
 def _counts(obs: Observed) -> dict[int, int]:
