@@ -32,7 +32,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from fakescope import Detector
-    from fakescope.detect.detector import ModelDetector
+    from fakescope.detect.runner import ModelDetector
     from fakescope.utils.atomic import atomic_write_json
     from fakescope.verdict.pipeline import DEFAULT_PIPELINE, read_spec
 

@@ -139,7 +139,7 @@ def test_a_large_photograph_is_outside_the_cifake_models_domain(det) -> None:
 
 
 def test_an_image_between_the_thresholds_is_uncertain(det, calibrated: Path) -> None:
-    from fakescope.detect.detector import ModelDetector
+    from fakescope.detect.runner import ModelDetector
 
     real_below, fake_at = thresholds(calibrated)
     assert real_below < fake_at, "this calibration leaves no band between the thresholds"

@@ -19,7 +19,7 @@ def __getattr__(name: str) -> Any:
 
         return Detector
     if name == "ModelDetector":
-        from .detector import ModelDetector
+        from .runner import ModelDetector
 
         return ModelDetector
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

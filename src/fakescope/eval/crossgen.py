@@ -31,7 +31,7 @@ from fakescope.utils.atomic import atomic_write_json, atomic_write_text
 
 from .conditions import CLEAN, Condition
 from .testdata import TEST_SPLIT_PREFERENCE
-from .metrics import binary_metrics
+from fakescope.metrics import binary_metrics
 from .published import (
     GENIMAGE_COLUMN_ORDER,
     GENIMAGE_RESNET50_SD14_AVG,
@@ -239,7 +239,7 @@ def _mean(values: Iterable[float | None]) -> tuple[float | None, int]:
 def cross_generator(opts: CrossGenOptions) -> dict[str, Any]:
     """Run the protocol; writes OUT/crossgen.json, OUT/crossgen_accuracy.csv, OUT/crossgen_auroc.csv, OUT/report.html."""
     from fakescope.models import get_spec
-    from fakescope.train.provenance import environment_record
+    from fakescope.utils.environment import environment_record
 
     t0 = time.time()
     if opts.threads:

@@ -31,7 +31,7 @@ from .breakdown import condition_metrics
 from .conditions import NO_ALIGNMENT, Alignment, Condition, parse_alignment, parse_conditions
 from .datacheck import format_size_check
 from .evidence import evidence_summary, with_evidence
-from .metrics import BOOTSTRAP_SEED, ECE_BINS, expected_calibration_error
+from fakescope.metrics import BOOTSTRAP_SEED, ECE_BINS, expected_calibration_error
 from .predictions import PREDICTION_FORMATS, RowLog, predictions_schema, read_log, recover_log, write_predictions
 from .published import evaluation_references
 from .testdata import open_reference, pick_split
@@ -71,7 +71,7 @@ def _say(msg: str) -> None:
 
 
 def _model(opts: EvalOptions):
-    from fakescope.detect.detector import default_model_dir
+    from fakescope.detect.runner import default_model_dir
     from fakescope.inference import TorchBackend
     from fakescope.models import load_model
     from fakescope.models.config import check_tta
@@ -112,7 +112,7 @@ def _resume(partial: Path, identity: dict[str, Any], resume: bool) -> set[str]:
 
 def evaluate(opts: EvalOptions) -> dict[str, Any]:
     """Run the evaluation `opts` describes; returns the metrics document also written to OUT/metrics.json."""
-    from fakescope.train.provenance import environment_record
+    from fakescope.utils.environment import environment_record
 
     t0 = time.time()
     conditions = parse_conditions(opts.degrade)

@@ -37,7 +37,7 @@ from .augment import crop_and_flip, image_augment, train_transform
 from .checkpoint import TrainState, find_checkpoint, load_checkpoint, save_checkpoint
 from .data import IGNORE_GENERATOR, SampleStream, Selection, SplitStats, collate, generator_vocabulary, narrow, scan_records
 from .options import TrainOptions
-from .provenance import environment_record
+from fakescope.utils.environment import environment_record
 from .validate import selection_metric, validate, write_scores
 
 LOG_FILE = "train_log.jsonl"

@@ -1,6 +1,6 @@
 """`ModelDetector`: one model directory, raw scores: P(fake), the label at the model's threshold.
 
-    from fakescope.detect.detector import ModelDetector
+    from fakescope.detect.runner import ModelDetector
     det = ModelDetector.load(model_dir)
     det.predict("photo.jpg")                   # {"label": "fake", "score": 0.97, "generator": [...] or None}
     det.predict(["a.png", pil_image, raw_bytes, numpy_array])   # a list, one result per input
