@@ -73,7 +73,7 @@ class TestSelection:
     holdout_fraction: float | None  # None: the whole split is test data
 
     def __call__(self, sample: Sample) -> bool:
-        from fakescope.train.data import Selection
+        from fakescope.data.selection import Selection
 
         if self.holdout_fraction is None:
             return Selection()(sample)

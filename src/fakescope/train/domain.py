@@ -13,10 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from fakescope.data.selection import narrow, scan_records
 from fakescope.errors import UserError
 from fakescope.models.calibration import calibrate_model, observe_sizes
-
-from .data import narrow, scan_records
 
 FIT_SAMPLES = 20_000
 
