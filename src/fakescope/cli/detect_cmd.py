@@ -195,10 +195,9 @@ class _LazyBar:
         if not self.enabled:
             return
         if self.bar is None and self.count >= FEW:
-            from tqdm import tqdm
+            from fakescope.utils.progress import progress_bar
 
-            self.bar = tqdm(desc="detect", unit="img", file=sys.stderr, initial=self.count - 1, dynamic_ncols=True,
-                            mininterval=0.5)
+            self.bar = progress_bar(desc="detect", unit="img", initial=self.count - 1)
         if self.bar is not None:
             self.bar.update(1)
 

@@ -113,9 +113,9 @@ def _run(stream: TextIO, paths: list[str], fmt: str, recursive: bool, split: Opt
         counts["files"] += 1
         counts["errors" if row["error"] else row["verdict"]] += 1
         if progress and bar is None and n >= FEW:
-            from tqdm import tqdm
+            from fakescope.utils.progress import progress_bar
 
-            bar = tqdm(desc="inspect", unit="file", file=sys.stderr, initial=n - 1, mininterval=0.5)
+            bar = progress_bar(desc="inspect", unit="file", initial=n - 1)
         if bar is not None:
             bar.update(1)
     if bar is not None:

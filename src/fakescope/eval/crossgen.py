@@ -28,6 +28,7 @@ from tqdm import tqdm
 from fakescope.data import FAKE, REAL, DataSource, Sample, open_source
 from fakescope.errors import UserError
 from fakescope.utils.atomic import atomic_write_json, atomic_write_text
+from fakescope.utils.progress import progress_bar
 
 from .conditions import CLEAN, Condition
 from .testdata import TEST_SPLIT_PREFERENCE
@@ -268,7 +269,7 @@ def cross_generator(opts: CrossGenOptions) -> dict[str, Any]:
 
     trained = train_rows(opts, subsets, train_split, test, train_counts)
     matrix: list[list[dict[str, Any] | None]] = []
-    bar = tqdm(total=len(subsets), desc="testing", unit="detector", disable=not opts.progress, file=sys.stderr)
+    bar = progress_bar(total=len(subsets), desc="testing", unit="detector", enabled=opts.progress)
     for subset in subsets:
         info = trained[subset]
         if info.get("model_dir") is None:

@@ -26,6 +26,7 @@ from fakescope.data import DataSource, open_source
 from fakescope.errors import UserError
 from fakescope.imageops import encoder_description
 from fakescope.utils.atomic import atomic_write_json
+from fakescope.utils.progress import progress_bar
 
 from .breakdown import condition_metrics
 from .conditions import NO_ALIGNMENT, Alignment, Condition, parse_alignment, parse_conditions
@@ -152,8 +153,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
     log = RowLog(partial / "rows.jsonl")
     counts = PassCounts()
     total = _expected(source, split, opts.max_samples)
-    bar = tqdm(total=total, initial=len(done), desc="evaluate", unit="img", disable=not opts.progress,
-               dynamic_ncols=True, mininterval=0.5, file=sys.stderr)
+    bar = progress_bar(total=total, initial=len(done), desc="evaluate", unit="img", enabled=opts.progress)
     t_score = time.time()
     stream = with_evidence(entries(source, counts, done=done, cutoff=cutoff, exclude_hashes=exclude))
     try:

@@ -20,7 +20,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from fakescope.data import FAKE, REAL, open_source
 from fakescope.data.filtered import first_samples, leave_out, only_subset
@@ -33,6 +32,7 @@ from fakescope.models.net import fake_probability, generator_probabilities
 from fakescope.models.preprocess import prepare, to_input
 from fakescope.utils.atomic import append_jsonl, atomic_write_json, atomic_write_text
 from fakescope.utils.environment import environment_record
+from fakescope.utils.progress import progress_bar
 
 from . import distributed as D
 from .augment import crop_and_flip, image_augment, train_transform
@@ -290,8 +290,8 @@ def _train(opts: TrainOptions, device: torch.device, ctx: D.DistContext) -> Path
         seen = correct = 0
         loss_sum = 0.0
         t0 = time.time()
-        bar = tqdm(total=steps_per_epoch, initial=skip, desc=f"epoch {epoch + 1}/{opts.epochs}", unit="step",
-                   disable=not (ctx.is_main and opts.progress), dynamic_ncols=True, mininterval=1.0)
+        bar = progress_bar(total=steps_per_epoch, initial=skip, desc=f"epoch {epoch + 1}/{opts.epochs}", unit="step",
+                           enabled=ctx.is_main and opts.progress, mininterval=1.0)
         join = torch.distributed.algorithms.join.Join([net]) if ctx.enabled else nullcontext()
         with join:
             for step, batch in enumerate(_loader(train_stream, opts.batch_size, workers, device)):
