@@ -284,9 +284,10 @@ def _results(opts: EvalOptions, config: Any, model_dir: Path, sha: str, source: 
         "outputs": {"metrics": "metrics.json", "predictions": pred_path.name},
     }
     if opts.report:
+        from .evidence_report import evidence_files
         from .evaluation_report import write_evaluation_report
 
-        page, figures = write_evaluation_report(out, doc, labels, scores)
+        page, figures = write_evaluation_report(out, doc, labels, scores, evidence_files(table))
         doc["outputs"].update({"report": page.name, "figures": figures})
     return doc
 
