@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 from torch.utils.data import IterableDataset, get_worker_info
 
-from fakescope.data import FAKE, REAL, REAL_CLASS, DataSource, ImageDecodeError, Sample
+from fakescope.data import REAL, REAL_CLASS, DataSource, ImageDecodeError, Sample
 from fakescope.data.selection import Selection
 
 SHUFFLE_BUFFER = 8192

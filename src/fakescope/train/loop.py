@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
+from tqdm import tqdm
 
 from fakescope.data import FAKE, REAL, open_source
 from fakescope.data.filtered import first_samples, leave_out, only_subset
