@@ -66,12 +66,39 @@ class EvalOptions:
     progress: bool = True
     report: bool = True
 
+    def model_stage(self) -> "ModelStage":
+        return ModelStage(self.model, self.device, self.threads, self.tta)
+
+    def result_stage(self) -> "ResultStage":
+        return ResultStage(self.bootstrap, self.device, self.tta, self.predictions_format, self.report)
+
+
+@dataclass(frozen=True)
+class ModelStage:
+    """What loading and running the model takes (and nothing else of the evaluation's options)."""
+
+    model: str | None
+    device: str = "cpu"
+    threads: int | None = None
+    tta: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class ResultStage:
+    """What turning the scored rows into metrics, verdicts and files takes."""
+
+    bootstrap: int = 1000
+    device: str = "cpu"
+    tta: list[str] | None = None
+    predictions_format: str = "parquet"
+    report: bool = True
+
 
 def _say(msg: str) -> None:
     tqdm.write(msg, file=sys.stderr)
 
 
-def _model(opts: EvalOptions):
+def _model(opts: ModelStage):
     from fakescope.detect.runner import default_model_dir
     from fakescope.inference import TorchBackend
     from fakescope.models import load_model
@@ -124,7 +151,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
         raise UserError("--max-samples must be at least 2")
     if opts.batch_size < 1:
         raise UserError("--batch-size must be at least 1")
-    backend, config, model_dir, sha = _model(opts)
+    backend, config, model_dir, sha = _model(opts.model_stage())
     source = open_source(opts.data, format=opts.format)
     split = pick_split(source, opts.split)
     source = source.with_split(split)
@@ -173,7 +200,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
 
     # The verdict pass (eval/verdicts.py) reads the same images again when the model has OOD statistics.
     again = lambda: entries(source, PassCounts(), cutoff=cutoff, exclude_hashes=exclude)  # noqa: E731
-    doc = _results(opts, config, model_dir, sha, source, split, fingerprint, conditions, alignment, threshold,
+    doc = _results(opts.result_stage(), asdict(opts), config, model_dir, sha, source, split, fingerprint, conditions, alignment, threshold,
                    counts, dedup, log, done, score_seconds, environment_record(), out, again)
     doc["protocol"]["timing"]["seconds_total"] = round(time.time() - t0, 2)
     atomic_write_json(out / "metrics.json", doc)
@@ -188,7 +215,7 @@ def _expected(source: DataSource, split: str, max_samples: int | None) -> int | 
     return n
 
 
-def _results(opts: EvalOptions, config: Any, model_dir: Path, sha: str, source: DataSource, split: str, fingerprint: str,
+def _results(stage: ResultStage, asked: dict[str, Any], config: Any, model_dir: Path, sha: str, source: DataSource, split: str, fingerprint: str,
              conditions: list[Condition], alignment: Alignment | None, threshold: float, counts: PassCounts,
              dedup: dict[str, Any], log: RowLog, done: set[str], score_seconds: float, env: dict[str, Any],
              out: Path, again: Any = None) -> dict[str, Any]:
@@ -198,8 +225,8 @@ def _results(opts: EvalOptions, config: Any, model_dir: Path, sha: str, source: 
     vocab = list(config.generators) if config.has_generator else []
     table = read_log(log.path, predictions_schema(names, bool(vocab)))
     table, verdicts = add_verdicts(model_dir, table, stream=again or (lambda: []), alignment=alignment,
-                                   n_resamples=opts.bootstrap, device=opts.device, tta=opts.tta, threshold=threshold)
-    pred_path = write_predictions(table, out, opts.predictions_format)
+                                   n_resamples=stage.bootstrap, device=stage.device, tta=stage.tta, threshold=threshold)
+    pred_path = write_predictions(table, out, stage.predictions_format)
     col = lambda name: table.column(name).to_pylist()  # noqa: E731
     labels_all = np.asarray([-1 if v is None else v for v in col("label")], dtype=np.int64)
     usable = labels_all >= 0
@@ -210,7 +237,7 @@ def _results(opts: EvalOptions, config: Any, model_dir: Path, sha: str, source: 
     results = {}
     for c in names:
         predicted = [p for p, u in zip(col(generator_column(c)), usable) if u] if vocab else None
-        results[c] = condition_metrics(labels, scores[c], gens, fams, threshold, n_resamples=opts.bootstrap,
+        results[c] = condition_metrics(labels, scores[c], gens, fams, threshold, n_resamples=stage.bootstrap,
                                        vocabulary=vocab or None, predicted=predicted)
     clean_ok = ~np.isnan(scores["clean"])
     widths = np.asarray([np.nan if v is None else v for v in col("width")], dtype=np.float64)[usable]
@@ -239,23 +266,23 @@ def _results(opts: EvalOptions, config: Any, model_dir: Path, sha: str, source: 
     generators_present = {g for g, y in zip(gens, labels) if y == 1 and g is not None}
     doc: dict[str, Any] = {
         "fakescope_evaluation": 1,
-        "model": {"dir": str(model_dir), "spec": opts.model, "name": config.name or model_dir.name, "architecture": config.architecture,
+        "model": {"dir": str(model_dir), "spec": asked["model"], "name": config.name or model_dir.name, "architecture": config.architecture,
                   "task": config.task, "weights_sha256": sha, "preprocess": config.to_dict()["preprocess"],
                   "preprocess_description": config.preprocess.describe(), "threshold": config.threshold,
                   "tta": list(config.tta), "multicrop": config.to_dict()["multicrop"], "generators": vocab},
-        "data": {"spec": opts.data, "format": source.format, "split": split, "fingerprint": fingerprint,
+        "data": {"spec": asked["data"], "format": source.format, "split": split, "fingerprint": fingerprint,
                  "n_listed": counts.seen, "n_rows": int(table.num_rows), "n_scored": int(clean["n"]),
                  "n_real": int(clean["n_real"]), "n_fake": int(clean["n_fake"]),
                  "generators": dict(sorted(Counter(g or "unknown" for g, y in zip(gens, labels) if y == 1).items())),
                  "families": dict(sorted(Counter(f for f in fams if f is not None).items()))},
         "protocol": {
-            "threshold": {"value": threshold, "source": "--threshold" if opts.threshold is not None else "the model's config.json"},
+            "threshold": {"value": threshold, "source": "--threshold" if asked["threshold"] is not None else "the model's config.json"},
             "conditions": [{**c.record(), "unchanged_images_this_run": counts.unchanged.get(c.name, 0)}
                            if c.kind else c.record() for c in conditions],
             "alignment": alignment.record() if alignment else dict(NO_ALIGNMENT),
             "encoder": encoder_description(),
-            "max_samples": opts.max_samples,
-            "subset_method": "uniform by SHA-1 of the sample key (salt fakescope-eval)" if opts.max_samples else None,
+            "max_samples": asked["max_samples"],
+            "subset_method": "uniform by SHA-1 of the sample key (salt fakescope-eval)" if asked["max_samples"] else None,
             "dedup": dedup,
             "samples": {"listed": counts.seen, "outside_subset": counts.outside_subset, "resumed": len(done),
                         "scored_this_run": scored_now, "rows": int(table.num_rows)},
@@ -264,11 +291,11 @@ def _results(opts: EvalOptions, config: Any, model_dir: Path, sha: str, source: 
             "format_check": check,
             "warnings": warnings,
             "bootstrap": {"method": "stratified percentile bootstrap (each class resampled separately)",
-                          "n_resamples": opts.bootstrap, "seed": BOOTSTRAP_SEED, "level": 0.95},
+                          "n_resamples": stage.bootstrap, "seed": BOOTSTRAP_SEED, "level": 0.95},
             "ece_bins": ECE_BINS,
             "per_generator": "that generator's fakes against all reals of the split",
             "environment": env,
-            "options": asdict(opts),
+            "options": asked,
             "timing": {"seconds": round(score_seconds, 2), "scored_this_run": scored_now, "resumed": len(done),
                        "images_per_s": round(scored_now / score_seconds, 1) if score_seconds > 0 else 0.0,
                        "model_passes_per_s": round(scored_now * len(names) / score_seconds, 1) if score_seconds > 0 else 0.0},
@@ -279,11 +306,11 @@ def _results(opts: EvalOptions, config: Any, model_dir: Path, sha: str, source: 
         "verdicts": verdicts,
         "evidence": evidence_summary(col("label"), col("evidence_verdict"), col("evidence")),
         "calibration": {"condition": "clean", **expected_calibration_error(labels[clean_ok], scores["clean"][clean_ok])},
-        "published": evaluation_references(opts.data, source.format, generators_present, bool(results["clean"]["per_family"]),
+        "published": evaluation_references(asked["data"], source.format, generators_present, bool(results["clean"]["per_family"]),
                                            names),
         "outputs": {"metrics": "metrics.json", "predictions": pred_path.name},
     }
-    if opts.report:
+    if stage.report:
         from .evidence_report import evidence_files
         from .evaluation_report import write_evaluation_report
 
