@@ -5,7 +5,8 @@
 - stderr is a terminal: tqdm's live bar, redrawn in place;
 - stderr is a file or a pipe (a CI log, `nohup`, `2> log`): one plain line every
   `FAKESCOPE_PROGRESS_SECONDS` (default 10) seconds, and a last one at the end, instead of a
-  redrawn bar whose every update lands in the file as a new line of carriage-return noise;
+  redrawn bar whose every update lands in the file as a new line of carriage-return noise
+  (a run shorter than a period gets its last line only);
 - `enabled=False` (`--no-progress`): nothing at all.
 
 The returned object is a tqdm in every case (update, close, set_postfix, iteration), so callers
@@ -51,11 +52,11 @@ class LogLines(tqdm):
         super().refresh(*args, **kwargs)
 
     def close(self) -> None:
-        """The totals as a last line (runs shorter than one period: none, their own summary says it);
-        never the carriage return tqdm writes to clear a bar."""
+        """The totals as a last line (also for a run shorter than one period, so a log always says how
+        far it got); never the carriage return tqdm writes to clear a bar."""
         if self.disable:
             return
-        if self.n != self.last_print_n and self._time() - self.start_t >= self.delay:
+        if self.n != self.last_print_n:
             self.display()
             self.last_print_n = self.n
         self.disable = True
