@@ -75,7 +75,10 @@ def test_log_lines_survive_messages_and_short_runs(monkeypatch) -> None:
     bar = progress_bar(total=None, desc="detect", unit="img", file=out, initial=4)
     assert isinstance(bar, LogLines)
     bar.update(3)
+    bar.set_postfix(loss=0.5)  # rides on the next line: no line of its own
+    assert out.getvalue() == ""
     bar.close()
+    assert "loss=0.5" in out.getvalue()
     assert out.getvalue().splitlines() == [out.getvalue().strip()]  # shorter than a period: the last line only
     assert re.match(r"detect: 7 img \[", out.getvalue())
     out = io.StringIO()

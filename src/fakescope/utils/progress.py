@@ -51,6 +51,10 @@ class LogLines(tqdm):
             return
         super().refresh(*args, **kwargs)
 
+    def set_postfix(self, ordered_dict: Any = None, refresh: bool = True, **kwargs: Any) -> None:
+        # the postfix rides on the next periodic line; tqdm's default redraw would add a line per call
+        super().set_postfix(ordered_dict, refresh=False, **kwargs)
+
     def close(self) -> None:
         """The totals as a last line (also for a run shorter than one period, so a log always says how
         far it got); never the carriage return tqdm writes to clear a bar."""
