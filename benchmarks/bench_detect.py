@@ -154,7 +154,7 @@ def main() -> None:
         return
 
     from fakescope.detect.onnx_export import export_onnx
-    from fakescope.train.provenance import environment_record
+    from fakescope.utils.environment import environment_record
 
     results: dict = {"data": args.data, "split": args.split, "model": args.model, "environment": environment_record(),
                      "runs": {}}

@@ -32,7 +32,7 @@ import httpx
 import psutil
 
 from fakescope.data import ImageDecodeError, decode_image
-from fakescope.detect import Detector
+from fakescope import Detector
 from fakescope.testing.api_fuzz import operations, run_schemathesis
 from fakescope.testing.fuzz import load_seeds, make_case, write_cases
 from fakescope.testing.server import ServerProcess, fakescope_command

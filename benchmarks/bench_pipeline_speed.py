@@ -4,7 +4,7 @@
 
 Three ways over the same N CIFAKE test JPEGs (paths, so every way reads the files), in one
 process, alternating for `--rounds` rounds (the best round counts, as the machine is shared):
-- `model only`: `ModelDetector` (decode + model, no domain check, no evidence): what detect was;
+- `model only`: `ModelRunner` (decode + model, no domain check, no evidence): what detect was;
 - `pipeline without evidence`: models stage (domain + OOD check + operating point) + fallback;
 - `pipeline (shipped)`: evidence (headers and chunks, watermarks off) + models + fallback.
 """
@@ -32,7 +32,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from fakescope import Detector
-    from fakescope.detect.detector import ModelDetector
+    from fakescope.detect.runner import ModelRunner
     from fakescope.utils.atomic import atomic_write_json
     from fakescope.verdict.pipeline import DEFAULT_PIPELINE, read_spec
 
@@ -46,7 +46,7 @@ def main() -> None:
                 m["model"] = str(DEFAULT_PIPELINE.parent / m["model"])
         path = Path(tmp) / "no-evidence.json"
         path.write_text(json.dumps(no_evidence))
-        ways = {"model only": ModelDetector.load(None, threads=args.threads),
+        ways = {"model only": ModelRunner.load(None, threads=args.threads),
                 "pipeline without evidence": Detector.load(pipeline=path, threads=args.threads),
                 "pipeline (shipped)": Detector.load(threads=args.threads)}
         best: dict[str, float] = {}

@@ -34,7 +34,7 @@ def dir_mb(path: Path) -> float:
 
 
 def parity(model_dir: Path, reference: list[float], images: list[Path]) -> dict:
-    from fakescope.detect import Detector
+    from fakescope import Detector
 
     t0 = time.time()
     ours = [r["score"] for r in Detector.load(model_dir).predict([str(p) for p in images])]

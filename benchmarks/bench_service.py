@@ -104,7 +104,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from fakescope.testing.server import ServerProcess
-    from fakescope.train.provenance import environment_record
+    from fakescope.utils.environment import environment_record
     from fakescope.utils.atomic import atomic_write_json
 
     images = load_images(Path(args.images), args.count)

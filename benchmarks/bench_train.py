@@ -33,7 +33,7 @@ def content_hashes(spec: str, split: str) -> set[str]:
 
 def score_test(model_dir: Path, spec: str, train_hashes: set[str], batch_size: int = 256) -> dict:
     from fakescope.data import open_source
-    from fakescope.eval.metrics import binary_metrics
+    from fakescope.metrics import binary_metrics
     from fakescope.inference import TorchBackend, score_items
     from fakescope.models import load_model
 

@@ -22,7 +22,7 @@ def main() -> int:
     p.add_argument("metrics", type=Path)
     p.add_argument("--model", type=Path, help="model directory (default: the shipped model)")
     args = p.parse_args()
-    from fakescope.detect.detector import default_model_dir
+    from fakescope.detect.runner import default_model_dir
 
     config = json.loads(((args.model or default_model_dir()) / "config.json").read_text())
     card = config.get("card", {})

@@ -13,12 +13,12 @@ import pytest
 
 from conftest import run_cli, run_cli_json
 from fakescope.data import open_source
-from fakescope.eval.metrics import binary_metrics
+from fakescope.metrics import binary_metrics
 from fakescope.eval.published import GENIMAGE_RESNET50_SD14_ROW
 from fakescope.inference import TorchBackend, score_items
 from fakescope.models import load_model, read_config
 from fakescope.train import TrainOptions
-from fakescope.train.data import Selection
+from fakescope.data.selection import Selection
 
 GENIMAGE_ORDER = ["Midjourney", "SD14", "SD15", "ADM", "GLIDE", "Wukong", "VQDM", "BigGAN"]
 FAST = ("--threads", "1", "--no-progress")

@@ -23,7 +23,7 @@ PARITY: dict[str, float] = {}  # family -> max |fakescope - reference|, printed 
 
 
 def fakescope_scores(model_dir: Path, images: list[Path]) -> list[float]:
-    from fakescope.detect import Detector
+    from fakescope import Detector
 
     results = Detector.load(model_dir).predict([str(p) for p in images])
     assert all(r.get("error") is None for r in results), results

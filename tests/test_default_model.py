@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from conftest import SHARED, run_cli, run_cli_json
-from fakescope.detect.detector import default_model_dir
+from fakescope.detect.runner import default_model_dir
 from fakescope.models.io import file_sha256
 
 MAX_PACKAGE_BYTES = 10 * 2**20

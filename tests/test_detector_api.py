@@ -20,7 +20,7 @@ from PIL import Image
 from conftest import SHARED
 from trainhelpers import saved_val_scores
 from fakescope.data import open_source
-from fakescope.eval.metrics import binary_metrics
+from fakescope.metrics import binary_metrics
 from fakescope.models.io import file_sha256
 from fakescope.testing.badfiles import BAD_EXPECTED, ODD_EXPECTED_SIZE
 

@@ -19,7 +19,7 @@ from fakescope.errors import UserError
 from fakescope.models.domain import check_image
 from fakescope.models.ood import OOD_FILE, OodModel
 from fakescope.models.operating import choose_operating_point, rates_at
-from fakescope.train.data import Selection
+from fakescope.data.selection import Selection
 from fakescope.verdict import GuardedModel
 
 DEFAULT = Path(__file__).resolve().parents[1] / "src" / "fakescope" / "weights" / "default"

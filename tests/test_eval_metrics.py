@@ -8,7 +8,7 @@ import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from fakescope.eval.breakdown import condition_metrics
-from fakescope.eval.metrics import bootstrap_intervals, detection_metrics, expected_calibration_error, roc_points
+from fakescope.metrics import bootstrap_intervals, detection_metrics, expected_calibration_error, roc_points
 
 
 def _scores(n: int = 600, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:

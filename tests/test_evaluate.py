@@ -26,7 +26,7 @@ from fakescope.eval.scoring import SUBSET_SALT
 from fakescope.inference import TorchBackend, score_items
 from fakescope.models import load_model, read_config
 from fakescope.testing.badfiles import BAD_EXPECTED
-from fakescope.train.data import key_hash
+from fakescope.data.selection import key_hash
 
 FAST = ("--threads", "1", "--no-progress")
 

@@ -215,7 +215,7 @@ def test_detect_gives_one_row_per_file_and_exits_0(mixed_folder: tuple[Path, dic
 
 def test_detector_predict_agrees_with_the_cli(mixed_folder: tuple[Path, dict[str, str]],
                                               detect_rows: dict[str, dict]) -> None:
-    from fakescope.detect import Detector
+    from fakescope import Detector
 
     root, _ = mixed_folder
     files = sorted(p for p in root.rglob("*") if p.is_file())

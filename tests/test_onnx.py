@@ -187,7 +187,7 @@ def test_a_read_only_model_dir_exports_to_the_cache(cifake_spectral: Path, tmp_p
 
 def test_onnxruntime_threads_are_set_for_this_machine(cnn_onnx: Path) -> None:
     from fakescope import Detector
-    from fakescope.detect.detector import physical_cores
+    from fakescope.detect.runner import physical_cores
 
     model_dir = cnn_onnx
     opts = Detector.load(model_dir, backend="onnx").backend.session.get_session_options()

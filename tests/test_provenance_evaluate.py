@@ -4,6 +4,7 @@ images carry a claim, per claim, and the claims' precision against the labels.""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def test_evaluate_records_evidence_and_claim_precision(tmp_path: Path) -> None:
     for i, src in enumerate(sorted((SHARED / "cifake" / "test" / "FAKE").glob("*.jpg"))[:3]):
         shutil.copy(src, fake / f"f{i}.jpg")
     out = tmp_path / "e"
-    proc = run_cli("evaluate", "--data", data, "--out", out, "--bootstrap", "20", "--no-report", "--no-progress", "--threads", "1")
+    proc = run_cli("evaluate", "--data", data, "--out", out, "--bootstrap", "20", "--no-progress", "--threads", "1")
     assert proc.returncode == 0, proc.stderr[-3000:]
     ev = json.loads((out / "metrics.json").read_text())["evidence"]
     assert ev["n_images"] == 12 and ev["with_claim"] == 4
@@ -44,3 +45,15 @@ def test_evaluate_records_evidence_and_claim_precision(tmp_path: Path) -> None:
     assert rows["firefly.jpg"][:2] == ("ai-generated", "Adobe Firefly")
     assert json.loads(rows["firefly.jpg"][2])[0]["signer"].startswith("Adobe")
     assert rows["r0.jpg"] == ("no-claim", None, None)
+    # the report shows the same: the summary and, per file, what it declares (eval/evidence_report.py)
+    page = (out / "report.html").read_text(encoding="utf-8")
+    section = page[page.index("<h2>Evidence: what the files declare</h2>"):]
+    section = section[:section.index("</section>")]
+    listed = re.findall(r"<tr><td class=\"l\">([^<]*)</td>", section)
+    assert sorted(Path(p).name for p in listed) == ["a1111.png", "firefly.jpg", "iptc.jpg", "mislabelled.jpg", "screenshot.png"]
+    assert "<code>c2pa</code> generated (Adobe Firefly), Adobe Inc." in section
+    assert "<code>comfyui</code> workflow-only" in section and "3 / 4 = 0.750" in section
+    # and the selective-prediction figures metrics.json has: coverage, wrong-verdict rate, risk-coverage
+    verdicts = json.loads((out / "metrics.json").read_text())["verdicts"]["overall"]
+    assert "<h2>Verdicts: answering only inside the domain, at the operating point</h2>" in page
+    assert 'data-figure="risk_coverage"' in page and f"{verdicts['coverage']:.3f}" in page

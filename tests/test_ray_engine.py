@@ -226,7 +226,7 @@ def test_ray_inspect_matches_local_and_resumes(ray_address: str, tmp_path: Path)
     on Ray is killed midway, the same run again finishes with the local engine's rows in its order."""
     import pyarrow.parquet as pq
 
-    from fakescope.detect.ray_engine import ray_inspect
+    from fakescope.verdict.ray_engine import ray_inspect
 
     inputs = [str(SHARED / "provenance")] * 4 + ["missing.png"]
     local = run_cli("inspect", *inputs, "-r", "-f", "jsonl", "--no-progress")

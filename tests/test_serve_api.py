@@ -50,7 +50,7 @@ def gen_server(genimage_both: Path):
 
 @pytest.fixture(scope="module")
 def cnn_detector(cifake_cnn: Path):
-    from fakescope.detect import Detector
+    from fakescope import Detector
 
     return Detector.load(cifake_cnn)
 
@@ -189,7 +189,7 @@ def test_several_files_in_one_request_keep_their_order(cnn_server: ServerProcess
 
 
 def test_generators_and_spectrum_explanation(gen_server: ServerProcess, genimage_both: Path) -> None:
-    from fakescope.detect import Detector
+    from fakescope import Detector
     from fakescope.detect.explain import explain
     from fakescope.models import load_model
 
@@ -433,7 +433,7 @@ def test_explanations_without_a_torch_backend(cifake_cnn: Path, tmp_path: Path) 
     directory, a copy of their own. In-process (Starlette's TestClient)."""
     from fastapi.testclient import TestClient
 
-    from fakescope.detect import Detector
+    from fakescope import Detector
     from fakescope.serve import ServiceLimits, create_app
 
     # a private copy: the export writes model.onnx beside the weights, and the shared fixture must
@@ -456,7 +456,7 @@ def test_explanations_without_a_torch_backend(cifake_cnn: Path, tmp_path: Path) 
 def test_an_internal_failure_is_a_json_500_without_details(cifake_cnn: Path) -> None:
     from fastapi.testclient import TestClient
 
-    from fakescope.detect import Detector
+    from fakescope import Detector
     from fakescope.serve import create_app
 
     def broken_forward_pass(arrays):

@@ -139,12 +139,12 @@ def test_a_large_photograph_is_outside_the_cifake_models_domain(det) -> None:
 
 
 def test_an_image_between_the_thresholds_is_uncertain(det, calibrated: Path) -> None:
-    from fakescope.detect.detector import ModelDetector
+    from fakescope.detect.runner import ModelRunner
 
     real_below, fake_at = thresholds(calibrated)
     assert real_below < fake_at, "this calibration leaves no band between the thresholds"
     files = cifake_files(400)
-    raw = ModelDetector.load(calibrated).predict(files)
+    raw = ModelRunner.load(calibrated).predict(files)
     between = [f for f, r in zip(files, raw) if real_below <= r["score"] < fake_at]
     assert between, "no CIFAKE test image scores between the thresholds"
     r = det.predict(between[0])

@@ -21,12 +21,14 @@ def summary(
     format: Optional[str] = typer.Option(None, "--format", help="Force a format instead of detecting it."),
     verify: bool = typer.Option(True, "--verify/--no-verify", help="Decode every image to find corrupt files."),
     streaming: bool = typer.Option(False, "--streaming", help="Stream hub datasets instead of downloading."),
+    progress: bool = typer.Option(True, "--progress/--no-progress",
+                                  help="Progress on stderr: a live bar on a terminal, a line every few seconds in a file."),
 ) -> None:
     """Count images per split (real, fake, per generator) and list the files that cannot be used."""
     from fakescope.data import open_source, summarize
 
     src = open_source(source, split=split, format=format, streaming=streaming)
-    result = summarize(src, verify=verify, progress=True)
+    result = summarize(src, verify=verify, progress=progress)
     if as_json:
         emit_json(result)
         return

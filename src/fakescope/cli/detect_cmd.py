@@ -62,7 +62,7 @@ def detect(
     # too, and on a shared one a spinning thread takes the core the next batch needs (544 vs 366
     # images/s, benchmarks/RESULTS.md). Set before torch starts its threads; the user's value wins.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from fakescope.detect.detector import physical_cores
+    from fakescope.detect.runner import physical_cores
     from fakescope.verdict.detector import Detector
 
     det = Detector.load(model, pipeline=pipeline, backend=backend, device=device, threads=threads or physical_cores(),
@@ -195,10 +195,9 @@ class _LazyBar:
         if not self.enabled:
             return
         if self.bar is None and self.count >= FEW:
-            from tqdm import tqdm
+            from fakescope.utils.progress import progress_bar
 
-            self.bar = tqdm(desc="detect", unit="img", file=sys.stderr, initial=self.count - 1, dynamic_ncols=True,
-                            mininterval=0.5)
+            self.bar = progress_bar(desc="detect", unit="img", initial=self.count - 1)
         if self.bar is not None:
             self.bar.update(1)
 
@@ -215,7 +214,7 @@ def _detect_ray(paths: list[str], model: Optional[str], pipeline: Optional[str],
                 backend: str, batch_size: int,
                 threshold: Optional[float], top_k: int, recursive: bool, split: Optional[str], workers: Optional[int],
                 address: Optional[str], progress: bool, fail_on_error: bool) -> None:
-    from fakescope.detect.ray_engine import ray_detect
+    from fakescope.verdict.ray_engine import ray_detect
 
     require_ray()
     record = ray_detect(paths, model_dir=model, pipeline=pipeline, watermarks=watermarks, out_dir=output, backend=backend,

@@ -84,7 +84,7 @@ def inspect(
 def _inspect_ray(paths: list[str], output: str, recursive: bool, split: Optional[str], watermarks: bool,
                  trust: list[str] | None, workers: Optional[int], address: Optional[str], resume: bool, progress: bool,
                  fail_on_error: bool) -> None:
-    from fakescope.detect.ray_engine import ray_inspect
+    from fakescope.verdict.ray_engine import ray_inspect
 
     from .app import emit_json
     from .detect_cmd import require_ray
@@ -145,9 +145,9 @@ def _run(stream: TextIO, paths: list[str], fmt: str, recursive: bool, split: Opt
         counts["files"] += 1
         counts["errors" if row["error"] else row["verdict"]] += 1
         if progress and bar is None and n >= FEW:
-            from tqdm import tqdm
+            from fakescope.utils.progress import progress_bar
 
-            bar = tqdm(desc="inspect", unit="file", file=sys.stderr, initial=n - 1, mininterval=0.5)
+            bar = progress_bar(desc="inspect", unit="file", initial=n - 1)
         if bar is not None:
             bar.update(1)
     if bar is not None:

@@ -20,7 +20,7 @@ CARD = "MODEL_CARD.md"
 
 def convert_checkpoint(family: str, checkpoint: str | Path, out: str | Path, backbone: str | Path | None = None) -> Path:
     """Convert `checkpoint` (the authors' file) of `family` into the fakescope model directory `out`."""
-    from fakescope import __version__
+    from fakescope.version import __version__
     from fakescope.models import create_model, save_model
     from fakescope.models.io import file_sha256
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tqdm import tqdm
+from fakescope.utils.progress import progress_bar
 
 from .decode import ImageDecodeError, decode_image
 from .sample import FAKE, REAL, DataSource, Sample
@@ -63,7 +63,7 @@ def summarize(source: DataSource, verify: bool = True, progress: bool = True) ->
         total = len(source)
     except TypeError:
         pass
-    bar = tqdm(total=total, desc="summary", unit="img", disable=not progress, leave=False)
+    bar = progress_bar(total=total, desc="summary", unit="img", enabled=progress, leave=False)
     for split in source.active_splits():
         counts = splits.setdefault(split, SplitCounts())
         for sample in source.with_split(split):

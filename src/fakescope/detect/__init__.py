@@ -1,25 +1,21 @@
-"""Detection for users: model runners, backends, explanations, export and batch engines.
+"""Detection for users: the one-model runner, backends, explanations, export and input handling.
 
-`fakescope.detect.Detector` is the verdict pipeline's detector (`fakescope.verdict.detector`),
-re-exported for compatibility; `ModelDetector` runs one model directory and returns raw scores.
-Both are imported on first use: `fakescope inspect` uses detect.collect/inputs without loading
-torch (7 s on a busy 2-core machine), and the pipeline sits above this layer.
+`ModelRunner` (detect/runner.py) runs one model directory and returns raw scores; the public
+`fakescope.Detector` is the verdict pipeline above this layer (fakescope/verdict/detector.py).
+It is imported on first use: `fakescope inspect` uses detect.collect/inputs without loading
+torch (7 s on a busy 2-core machine).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Detector", "ModelDetector"]
+__all__ = ["ModelRunner"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "Detector":
-        from fakescope.verdict.detector import Detector
+    if name == "ModelRunner":
+        from .runner import ModelRunner
 
-        return Detector
-    if name == "ModelDetector":
-        from .detector import ModelDetector
-
-        return ModelDetector
+        return ModelRunner
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """The onnxruntime backend: the `Backend` protocol over an exported graph (`--backend onnx`).
 
-Importing this module registers it as `detector.BACKENDS["onnx"]`. Pixels are prepared exactly as
+Importing this module registers it as `runner.BACKENDS["onnx"]`. Pixels are prepared exactly as
 for torch (`models.preprocess`: same decode, same resize/crop, `normalization_arrays` from the
 model's config), and the logits become scores through the same `fake_probability` /
 `generator_probabilities` as torch, so both backends agree to float rounding.
@@ -23,8 +23,8 @@ from fakescope.models import ModelConfig, read_config
 from fakescope.models.net import fake_probability, generator_probabilities
 from fakescope.models.preprocess import normalization_arrays
 
-from . import detector
-from .detector import physical_cores
+from . import runner
+from .runner import physical_cores
 from .onnx_export import INPUT_NAME, onnx_file_for
 
 
@@ -73,4 +73,4 @@ def _onnx_backend(model_dir: Path, device: str, threads: int | None) -> OnnxBack
     return OnnxBackend(onnx_file_for(model_dir), read_config(model_dir), threads=threads, device=device)
 
 
-detector.BACKENDS["onnx"] = _onnx_backend
+runner.BACKENDS["onnx"] = _onnx_backend

@@ -83,7 +83,7 @@ def export_onnx(model_dir: str | os.PathLike[str], out: str | os.PathLike[str], 
     import onnx
     import torch
 
-    from fakescope import __version__
+    from fakescope.version import __version__
     from fakescope.models import load_model
 
     start = time.perf_counter()

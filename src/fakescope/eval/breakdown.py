@@ -13,7 +13,7 @@ import numpy as np
 
 from fakescope.data import REAL_CLASS
 
-from .metrics import BOOTSTRAP_RESAMPLES, attribution_metrics, detection_metrics
+from fakescope.metrics import BOOTSTRAP_RESAMPLES, attribution_metrics, detection_metrics
 
 UNKNOWN_GENERATOR = "unknown"
 REAL_FAMILY = "real"  # Community Forensics' `architecture` of its real images

@@ -28,10 +28,11 @@ from tqdm import tqdm
 from fakescope.data import FAKE, REAL, DataSource, Sample, open_source
 from fakescope.errors import UserError
 from fakescope.utils.atomic import atomic_write_json, atomic_write_text
+from fakescope.utils.progress import progress_bar
 
 from .conditions import CLEAN, Condition
 from .testdata import TEST_SPLIT_PREFERENCE
-from .metrics import binary_metrics
+from fakescope.metrics import binary_metrics
 from .published import (
     GENIMAGE_COLUMN_ORDER,
     GENIMAGE_RESNET50_SD14_AVG,
@@ -73,7 +74,7 @@ class TestSelection:
     holdout_fraction: float | None  # None: the whole split is test data
 
     def __call__(self, sample: Sample) -> bool:
-        from fakescope.train.data import Selection
+        from fakescope.data.selection import Selection
 
         if self.holdout_fraction is None:
             return Selection()(sample)
@@ -239,7 +240,7 @@ def _mean(values: Iterable[float | None]) -> tuple[float | None, int]:
 def cross_generator(opts: CrossGenOptions) -> dict[str, Any]:
     """Run the protocol; writes OUT/crossgen.json, OUT/crossgen_accuracy.csv, OUT/crossgen_auroc.csv, OUT/report.html."""
     from fakescope.models import get_spec
-    from fakescope.train.provenance import environment_record
+    from fakescope.utils.environment import environment_record
 
     t0 = time.time()
     if opts.threads:
@@ -268,7 +269,7 @@ def cross_generator(opts: CrossGenOptions) -> dict[str, Any]:
 
     trained = train_rows(opts, subsets, train_split, test, train_counts)
     matrix: list[list[dict[str, Any] | None]] = []
-    bar = tqdm(total=len(subsets), desc="testing", unit="detector", disable=not opts.progress, file=sys.stderr)
+    bar = progress_bar(total=len(subsets), desc="testing", unit="detector", enabled=opts.progress)
     for subset in subsets:
         info = trained[subset]
         if info.get("model_dir") is None:

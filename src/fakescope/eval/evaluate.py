@@ -25,13 +25,14 @@ from fakescope.data import DataSource, open_source
 from fakescope.errors import UserError
 from fakescope.imageops import encoder_description
 from fakescope.utils.atomic import atomic_write_json
+from fakescope.utils.progress import progress_bar
 from fakescope.utils.rowlog import RowLog, open_partial
 
 from .breakdown import condition_metrics
 from .conditions import NO_ALIGNMENT, Alignment, Condition, parse_alignment, parse_conditions
 from .datacheck import format_size_check
 from .evidence import evidence_summary, with_evidence
-from .metrics import BOOTSTRAP_SEED, ECE_BINS, expected_calibration_error
+from fakescope.metrics import BOOTSTRAP_SEED, ECE_BINS, expected_calibration_error
 from .predictions import PREDICTION_FORMATS, predictions_schema, read_log, write_predictions
 from .published import evaluation_references
 from .testdata import open_reference, pick_split
@@ -69,13 +70,40 @@ class EvalOptions:
     ray_address: str | None = None  # ray: join this cluster (default: a local Ray for the run)
     workers: int | None = None  # ray: model actors (default: the cluster's CPUs)
 
+    def model_stage(self) -> "ModelStage":
+        return ModelStage(self.model, self.device, self.threads, self.tta)
+
+    def result_stage(self) -> "ResultStage":
+        return ResultStage(self.bootstrap, self.device, self.tta, self.predictions_format, self.report)
+
+
+@dataclass(frozen=True)
+class ModelStage:
+    """What loading and running the model takes (and nothing else of the evaluation's options)."""
+
+    model: str | None
+    device: str = "cpu"
+    threads: int | None = None
+    tta: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class ResultStage:
+    """What turning the scored rows into metrics, verdicts and files takes."""
+
+    bootstrap: int = 1000
+    device: str = "cpu"
+    tta: list[str] | None = None
+    predictions_format: str = "parquet"
+    report: bool = True
+
 
 def _say(msg: str) -> None:
     tqdm.write(msg, file=sys.stderr)
 
 
-def _model(opts: EvalOptions):
-    from fakescope.detect.detector import default_model_dir
+def _model(opts: ModelStage):
+    from fakescope.detect.runner import default_model_dir
     from fakescope.inference import TorchBackend
     from fakescope.models import load_model
     from fakescope.models.config import check_tta
@@ -99,7 +127,7 @@ def _model(opts: EvalOptions):
 
 def evaluate(opts: EvalOptions) -> dict[str, Any]:
     """Run the evaluation `opts` describes; returns the metrics document also written to OUT/metrics.json."""
-    from fakescope.train.provenance import environment_record
+    from fakescope.utils.environment import environment_record
 
     t0 = time.time()
     conditions = parse_conditions(opts.degrade)
@@ -112,7 +140,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
         raise UserError("--batch-size must be at least 1")
     if opts.engine not in ENGINES:
         raise UserError(f"--engine must be one of {', '.join(ENGINES)}, not {opts.engine!r}")
-    backend, config, model_dir, sha = _model(opts)
+    backend, config, model_dir, sha = _model(opts.model_stage())
     source = open_source(opts.data, format=opts.format)
     split = pick_split(source, opts.split)
     source = source.with_split(split)
@@ -140,8 +168,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
     done, log = open_partial(partial, identity, opts.resume, _say)
     counts = PassCounts()
     total = _expected(source, split, opts.max_samples)
-    bar = tqdm(total=total, initial=len(done), desc="evaluate", unit="img", disable=not opts.progress,
-               dynamic_ncols=True, mininterval=0.5, file=sys.stderr)
+    bar = progress_bar(total=total, initial=len(done), desc="evaluate", unit="img", enabled=opts.progress)
     t_score = time.time()
     if opts.engine == "ray":
         from .ray_scoring import ray_score_rows
@@ -168,7 +195,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
 
     # The verdict pass (eval/verdicts.py) reads the same images again when the model has OOD statistics.
     again = lambda: entries(source, PassCounts(), cutoff=cutoff, exclude_hashes=exclude)  # noqa: E731
-    doc = _results(opts, config, model_dir, sha, source, split, fingerprint, conditions, alignment, threshold,
+    doc = _results(opts.result_stage(), asdict(opts), config, model_dir, sha, source, split, fingerprint, conditions, alignment, threshold,
                    counts, dedup, log, done, score_seconds, environment_record(), out, again)
     doc["protocol"]["timing"]["seconds_total"] = round(time.time() - t0, 2)
     atomic_write_json(out / "metrics.json", doc)
@@ -183,7 +210,7 @@ def _expected(source: DataSource, split: str, max_samples: int | None) -> int | 
     return n
 
 
-def _results(opts: EvalOptions, config: Any, model_dir: Path, sha: str, source: DataSource, split: str, fingerprint: str,
+def _results(stage: ResultStage, asked: dict[str, Any], config: Any, model_dir: Path, sha: str, source: DataSource, split: str, fingerprint: str,
              conditions: list[Condition], alignment: Alignment | None, threshold: float, counts: PassCounts,
              dedup: dict[str, Any], log: RowLog, done: set[str], score_seconds: float, env: dict[str, Any],
              out: Path, again: Any = None) -> dict[str, Any]:
@@ -193,8 +220,8 @@ def _results(opts: EvalOptions, config: Any, model_dir: Path, sha: str, source: 
     vocab = list(config.generators) if config.has_generator else []
     table = read_log(log.path, predictions_schema(names, bool(vocab)))
     table, verdicts = add_verdicts(model_dir, table, stream=again or (lambda: []), alignment=alignment,
-                                   n_resamples=opts.bootstrap, device=opts.device, tta=opts.tta, threshold=threshold)
-    pred_path = write_predictions(table, out, opts.predictions_format)
+                                   n_resamples=stage.bootstrap, device=stage.device, tta=stage.tta, threshold=threshold)
+    pred_path = write_predictions(table, out, stage.predictions_format)
     col = lambda name: table.column(name).to_pylist()  # noqa: E731
     labels_all = np.asarray([-1 if v is None else v for v in col("label")], dtype=np.int64)
     usable = labels_all >= 0
@@ -205,7 +232,7 @@ def _results(opts: EvalOptions, config: Any, model_dir: Path, sha: str, source: 
     results = {}
     for c in names:
         predicted = [p for p, u in zip(col(generator_column(c)), usable) if u] if vocab else None
-        results[c] = condition_metrics(labels, scores[c], gens, fams, threshold, n_resamples=opts.bootstrap,
+        results[c] = condition_metrics(labels, scores[c], gens, fams, threshold, n_resamples=stage.bootstrap,
                                        vocabulary=vocab or None, predicted=predicted)
     clean_ok = ~np.isnan(scores["clean"])
     widths = np.asarray([np.nan if v is None else v for v in col("width")], dtype=np.float64)[usable]
@@ -234,23 +261,23 @@ def _results(opts: EvalOptions, config: Any, model_dir: Path, sha: str, source: 
     generators_present = {g for g, y in zip(gens, labels) if y == 1 and g is not None}
     doc: dict[str, Any] = {
         "fakescope_evaluation": 1,
-        "model": {"dir": str(model_dir), "spec": opts.model, "name": config.name or model_dir.name, "architecture": config.architecture,
+        "model": {"dir": str(model_dir), "spec": asked["model"], "name": config.name or model_dir.name, "architecture": config.architecture,
                   "task": config.task, "weights_sha256": sha, "preprocess": config.to_dict()["preprocess"],
                   "preprocess_description": config.preprocess.describe(), "threshold": config.threshold,
                   "tta": list(config.tta), "multicrop": config.to_dict()["multicrop"], "generators": vocab},
-        "data": {"spec": opts.data, "format": source.format, "split": split, "fingerprint": fingerprint,
+        "data": {"spec": asked["data"], "format": source.format, "split": split, "fingerprint": fingerprint,
                  "n_listed": counts.seen, "n_rows": int(table.num_rows), "n_scored": int(clean["n"]),
                  "n_real": int(clean["n_real"]), "n_fake": int(clean["n_fake"]),
                  "generators": dict(sorted(Counter(g or "unknown" for g, y in zip(gens, labels) if y == 1).items())),
                  "families": dict(sorted(Counter(f for f in fams if f is not None).items()))},
         "protocol": {
-            "threshold": {"value": threshold, "source": "--threshold" if opts.threshold is not None else "the model's config.json"},
+            "threshold": {"value": threshold, "source": "--threshold" if asked["threshold"] is not None else "the model's config.json"},
             "conditions": [{**c.record(), "unchanged_images_this_run": counts.unchanged.get(c.name, 0)}
                            if c.kind else c.record() for c in conditions],
             "alignment": alignment.record() if alignment else dict(NO_ALIGNMENT),
             "encoder": encoder_description(),
-            "max_samples": opts.max_samples,
-            "subset_method": "uniform by SHA-1 of the sample key (salt fakescope-eval)" if opts.max_samples else None,
+            "max_samples": asked["max_samples"],
+            "subset_method": "uniform by SHA-1 of the sample key (salt fakescope-eval)" if asked["max_samples"] else None,
             "dedup": dedup,
             "samples": {"listed": counts.seen, "outside_subset": counts.outside_subset, "resumed": len(done),
                         "scored_this_run": scored_now, "rows": int(table.num_rows)},
@@ -259,11 +286,11 @@ def _results(opts: EvalOptions, config: Any, model_dir: Path, sha: str, source: 
             "format_check": check,
             "warnings": warnings,
             "bootstrap": {"method": "stratified percentile bootstrap (each class resampled separately)",
-                          "n_resamples": opts.bootstrap, "seed": BOOTSTRAP_SEED, "level": 0.95},
+                          "n_resamples": stage.bootstrap, "seed": BOOTSTRAP_SEED, "level": 0.95},
             "ece_bins": ECE_BINS,
             "per_generator": "that generator's fakes against all reals of the split",
             "environment": env,
-            "options": asdict(opts),
+            "options": asked,
             "timing": {"seconds": round(score_seconds, 2), "scored_this_run": scored_now, "resumed": len(done),
                        "images_per_s": round(scored_now / score_seconds, 1) if score_seconds > 0 else 0.0,
                        "model_passes_per_s": round(scored_now * len(names) / score_seconds, 1) if score_seconds > 0 else 0.0},
@@ -274,14 +301,15 @@ def _results(opts: EvalOptions, config: Any, model_dir: Path, sha: str, source: 
         "verdicts": verdicts,
         "evidence": evidence_summary(col("label"), col("evidence_verdict"), col("evidence")),
         "calibration": {"condition": "clean", **expected_calibration_error(labels[clean_ok], scores["clean"][clean_ok])},
-        "published": evaluation_references(opts.data, source.format, generators_present, bool(results["clean"]["per_family"]),
+        "published": evaluation_references(asked["data"], source.format, generators_present, bool(results["clean"]["per_family"]),
                                            names),
         "outputs": {"metrics": "metrics.json", "predictions": pred_path.name},
     }
-    if opts.report:
+    if stage.report:
+        from .evidence_report import evidence_files
         from .evaluation_report import write_evaluation_report
 
-        page, figures = write_evaluation_report(out, doc, labels, scores)
+        page, figures = write_evaluation_report(out, doc, labels, scores, evidence_files(table))
         doc["outputs"].update({"report": page.name, "figures": figures})
     return doc
 

@@ -3,7 +3,8 @@
 Title and summary, warnings (format/size bias), the headline table per condition with 95 % CIs and
 n, ROC and PR curves, score histograms per class, calibration, per-generator and per-family
 results, the robustness chart, Task B's confusion matrix, published references (labelled as such),
-the protocol table and the skipped files.
+the verdicts at the operating point (selective prediction), the evidence the files declare, the
+protocol table and the skipped files.
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ def _lookup(doc: dict[str, Any], dotted: str) -> Any:
     return node.get("value") if isinstance(node, dict) and "value" in node else node
 
 
-def write_evaluation_report(out_dir: Path, doc: dict[str, Any], labels: np.ndarray, scores: dict[str, np.ndarray]) -> tuple[Path, list[str]]:
-    """Write OUT/report.html and OUT/figures/*.png; returns the page and the figure paths."""
+def write_evaluation_report(out_dir: Path, doc: dict[str, Any], labels: np.ndarray, scores: dict[str, np.ndarray],
+                            evidence_files: list[dict[str, Any]] | None = None) -> tuple[Path, list[str]]:
+    """Write OUT/report.html and OUT/figures/*.png; returns the page and the figure paths.
+    `evidence_files`: the files whose metadata carries evidence (eval/evidence_report.py)."""
     figs = Figures(out_dir)
     conds = doc["conditions"]
     clean = conds["clean"]["overall"]
@@ -115,6 +118,10 @@ def write_evaluation_report(out_dir: Path, doc: dict[str, Any], labels: np.ndarr
         from .selective_report import verdict_section
 
         parts.append(verdict_section(doc["verdicts"], figs))
+    if doc.get("evidence"):
+        from .evidence_report import evidence_section
+
+        parts.append(evidence_section(doc["evidence"], evidence_files or []))
     refs = doc.get("published") or []
     if refs:
         rows = [[esc(r["what"]), esc(r["source"]), esc(r["metric"]), num(r["value"]), num(_lookup(doc, r["compare_with"]))] for r in refs]

@@ -27,7 +27,7 @@ from fakescope.utils.atomic import atomic_write_json, atomic_write_text
 
 from .conditions import CLEAN, Alignment, Condition, parse_alignment
 from .crossgen import TRAIN_KEYS, TestSelection, _safe, _say, order_subsets, plan_splits, train_or_reuse
-from .metrics import binary_metrics
+from fakescope.metrics import binary_metrics
 from .scoring import PassCounts, entries, score_column, score_rows
 
 SCORINGS = ("raw", "aligned")
@@ -111,7 +111,7 @@ def score_held_out(model_dir: str, source: DataSource, test: TestSelection, held
 def leave_one_out(opts: LeaveOneOutOptions) -> dict[str, Any]:
     """Run the protocol; writes OUT/leaveout.json and OUT/leaveout.csv; returns the document."""
     from fakescope.models import get_spec
-    from fakescope.train.provenance import environment_record
+    from fakescope.utils.environment import environment_record
 
     t0 = time.time()
     if opts.threads:

@@ -57,7 +57,7 @@ class ScoreEntries:
         from .predictions import predictions_schema
 
         torch.set_num_threads(threads)
-        self.backend, config, _, _ = _model(dataclasses.replace(opts, threads=None))
+        self.backend, config, _, _ = _model(dataclasses.replace(opts, threads=None).model_stage())
         self.conditions = parse_conditions(opts.degrade)
         self.alignment = parse_alignment(opts.align_format)
         self.batch_size = opts.batch_size
@@ -107,7 +107,7 @@ def ray_score_rows(opts: Any, *, model_dir: str, split: str, done: set[str], cut
     with `order`); `counts` receives the pass's counts; `on_batch` after each batch arrives."""
     import ray.data
 
-    from fakescope.detect.ray_engine import RESUMABLE_BLOCK_BYTES, part_dataset, ray_session, stream_rows
+    from fakescope.verdict.ray_engine import RESUMABLE_BLOCK_BYTES, part_dataset, ray_session, stream_rows
 
     actor_opts = dataclasses.replace(opts, model=model_dir)  # resolved: actors may start in another folder
     with ray_session(opts.ray_address, opts.workers, opts.progress, block_bytes=RESUMABLE_BLOCK_BYTES) as size:

@@ -104,7 +104,7 @@ def _template(name: str) -> str:
 
 
 def write_page(path: Path, title: str, subtitle: str, body: str) -> Path:
-    from fakescope import __version__
+    from fakescope.version import __version__
 
     page = Template(_template("page.html")).substitute(
         title=esc(title), subtitle=subtitle, body=body, css=_template("report.css"), version=esc(__version__),

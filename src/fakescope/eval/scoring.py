@@ -18,7 +18,7 @@ from PIL import Image
 from fakescope.data import FAKE, REAL, DataSource, ImageDecodeError, Sample
 from fakescope.data.decode import decode_image, guard_file, sniff_format
 from fakescope.inference import Backend, Scored, score_items
-from fakescope.train.data import key_hash
+from fakescope.data.selection import key_hash
 from fakescope.utils.rowlog import ORDER_FIELD
 
 from .conditions import Alignment, Condition

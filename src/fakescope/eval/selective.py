@@ -11,7 +11,7 @@ Per image: the label (0 real, 1 fake), P(fake), and the model's decision ("fake"
   outside the domain are never answered, so the curve ends at the in-domain share;
 - AURC: the area under that curve, (1/N) x sum over k of risk(k) (Geifman et al. 2019 when every
   image is in the domain).
-95 % intervals: percentile bootstrap resampling each class separately, as eval/metrics.py does.
+95 % intervals: percentile bootstrap resampling each class separately, as fakescope/metrics.py does.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .metrics import BOOTSTRAP_SEED
+from fakescope.metrics import BOOTSTRAP_SEED
 
 CURVE_POINTS = 200
 MAX_BOOTSTRAP_CELLS = 20_000_000  # resamples x images; above it fewer resamples (recorded)

@@ -1,7 +1,7 @@
 """The evidence record and every rule that turns evidence into a verdict, in one place.
 
 Each reader returns items `{"source", "claim", "generator", "software", "signer", "validation",
-"detail"}`. The rules (README "Evidence: what a file declares"):
+"detail"}`. The rules (docs/inspect.md, "The rules"):
 
 - A file declares itself AI-made when at least one item is *conclusive*: claim "generated" or
   "ai-edited" and a validation that is not broken (`tampered`, `signature-invalid`, `revoked`).

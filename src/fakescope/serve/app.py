@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fakescope import __version__
+from fakescope.version import __version__
 from fakescope.verdict.detector import Detector
 
 from .errors import ApiError, install_error_handlers

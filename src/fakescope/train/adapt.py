@@ -38,7 +38,7 @@ from fakescope.models.operating import rates_at
 from fakescope.models.registry import get_spec
 
 from .adapt_card import write_adapt_card
-from .data import Selection, narrow, scan_records
+from fakescope.data.selection import Selection, narrow, scan_records
 from .fit_features import logistic_head, choose_c
 
 TEST_SPLITS = ("test",)

@@ -13,11 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from fakescope.data.selection import narrow, scan_records
 from fakescope.errors import UserError
 from fakescope.models.calibration import calibrate_model, observe_sizes
 from fakescope.models.io import read_config
-
-from .data import narrow, scan_records
 
 FIT_SAMPLES = 20_000
 

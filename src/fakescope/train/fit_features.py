@@ -15,11 +15,11 @@ import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from fakescope.errors import UserError
 from fakescope.models import DetectorNet, ModelConfig
 from fakescope.models.preprocess import to_input
+from fakescope.utils.progress import progress_bar
 
 from . import distributed as D
 from .data import IGNORE_GENERATOR
@@ -30,7 +30,7 @@ from .validate import validate
 @torch.no_grad()
 def _extract(model: DetectorNet, loader: DataLoader, config: ModelConfig, show: bool) -> dict[str, np.ndarray]:
     feats, labels, gens = [], [], []
-    for batch in tqdm(loader, desc="features", unit="batch", disable=not show, mininterval=1.0):
+    for batch in progress_bar(loader, desc="features", unit="batch", enabled=show, mininterval=1.0):
         if len(batch) == 0:
             continue
         x = to_input(batch.images, config.preprocess)

@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from fakescope.data import FAKE, REAL, open_source
 from fakescope.data.filtered import first_samples, leave_out, only_subset
+from fakescope.data.selection import Selection, SplitStats, generator_vocabulary, narrow, scan_records
 from fakescope.errors import UserError
 from fakescope.models import ModelConfig, create_model, default_preprocess, get_spec, save_model
 from fakescope.models.hub import is_hub_spec, resolve_model
@@ -31,13 +32,14 @@ from fakescope.models.io import is_model_dir, read_config, warm_start
 from fakescope.models.net import fake_probability, generator_probabilities
 from fakescope.models.preprocess import prepare, to_input
 from fakescope.utils.atomic import append_jsonl, atomic_write_json, atomic_write_text
+from fakescope.utils.environment import environment_record
+from fakescope.utils.progress import progress_bar
 
 from . import distributed as D
 from .augment import crop_and_flip, image_augment, train_transform
 from .checkpoint import TrainState, find_checkpoint, load_checkpoint, save_checkpoint
-from .data import IGNORE_GENERATOR, SampleStream, Selection, SplitStats, collate, generator_vocabulary, narrow, scan_records
+from .data import IGNORE_GENERATOR, SampleStream, collate
 from .options import TrainOptions
-from .provenance import environment_record
 from .validate import selection_metric, validate, write_scores
 
 LOG_FILE = "train_log.jsonl"
@@ -291,8 +293,8 @@ def _train(opts: TrainOptions, device: torch.device, ctx: D.DistContext) -> Path
         seen = correct = 0
         loss_sum = 0.0
         t0 = time.time()
-        bar = tqdm(total=steps_per_epoch, initial=skip, desc=f"epoch {epoch + 1}/{opts.epochs}", unit="step",
-                   disable=not (ctx.is_main and opts.progress), dynamic_ncols=True, mininterval=1.0)
+        bar = progress_bar(total=steps_per_epoch, initial=skip, desc=f"epoch {epoch + 1}/{opts.epochs}", unit="step",
+                           enabled=ctx.is_main and opts.progress, mininterval=1.0)
         join = torch.distributed.algorithms.join.Join([net]) if ctx.enabled else nullcontext()
         with join:
             for step, batch in enumerate(_loader(train_stream, opts.batch_size, workers, device)):

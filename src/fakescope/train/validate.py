@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from fakescope.eval.metrics import attribution_metrics, binary_metrics
+from fakescope.metrics import attribution_metrics, binary_metrics
 from fakescope.utils.atomic import atomic_write_text
 from fakescope.models import ModelConfig
 from fakescope.models.net import fake_probability, generator_probabilities

@@ -21,7 +21,7 @@ from fakescope.data import DataSource, Sample, open_source
 from fakescope.errors import UserError
 from fakescope.models import read_config
 from fakescope.models.calibration import DEFAULT_OOD_METHOD, OOD_QUANTILE, calibrate_model, observe_sizes
-from fakescope.train.data import Selection, narrow, scan_records
+from fakescope.data.selection import Selection, narrow, scan_records
 
 FIT_SAMPLES = 20_000
 REFERENCE_SAMPLES = 2_000

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fakescope.data.decode import DEFAULT_MAX_PIXELS
-from fakescope.detect.detector import DEFAULT_TOP_K, _backend_factory, physical_cores, predict_with
+from fakescope.detect.runner import DEFAULT_TOP_K, _backend_factory, physical_cores, predict_with
 from fakescope.detect.inputs import ImageInput
 from fakescope.models.io import CONFIG
 from fakescope.models.hub import resolve_model

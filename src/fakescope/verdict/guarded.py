@@ -87,7 +87,7 @@ class GuardedModel:
         if backend == "torch" or ood is not None:
             net, config = load_model(directory, device=device)
         if backend != "torch":
-            from fakescope.detect.detector import _backend_factory
+            from fakescope.detect.runner import _backend_factory
 
             scorer = _backend_factory(backend)(directory, device, threads)
         return cls(directory, config, scorer, net, ood, device)

@@ -1,4 +1,4 @@
-"""The verdict rules, in one place (README "Verdicts" states the same rules for people).
+"""The verdict rules, in one place (docs/verdicts.md states the same rules for people).
 
 (a) A file whose evidence declares it AI-generated or AI-edited is `fake`, answered by that
     evidence (`evidence:<source>`), whatever the models say.

@@ -12,7 +12,7 @@ def environment_record() -> dict[str, Any]:
     import PIL
     import torch
 
-    from fakescope import __version__
+    from fakescope.version import __version__
 
     record: dict[str, Any] = {
         "fakescope": __version__,

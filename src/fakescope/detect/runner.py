@@ -1,7 +1,7 @@
-"""`ModelDetector`: one model directory, raw scores: P(fake), the label at the model's threshold.
+"""`ModelRunner`: one model directory, raw scores: P(fake), the label at the model's threshold.
 
-    from fakescope.detect.detector import ModelDetector
-    det = ModelDetector.load(model_dir)
+    from fakescope.detect.runner import ModelRunner
+    det = ModelRunner.load(model_dir)
     det.predict("photo.jpg")                   # {"label": "fake", "score": 0.97, "generator": [...] or None}
     det.predict(["a.png", pil_image, raw_bytes, numpy_array])   # a list, one result per input
 
@@ -78,7 +78,7 @@ def _backend_factory(name: str) -> Callable[[Path, str, int | None], Backend]:
     return BACKENDS[name]
 
 
-class ModelDetector:
+class ModelRunner:
     def __init__(self, backend: Backend, model_dir: Path | None = None) -> None:
         self.backend = backend
         self.config: ModelConfig = backend.config
@@ -86,7 +86,7 @@ class ModelDetector:
 
     @classmethod
     def load(cls, model_dir: str | os.PathLike[str] | None = None, *, backend: str = "torch", device: str = "cpu",
-             threads: int | None = None) -> "ModelDetector":
+             threads: int | None = None) -> "ModelRunner":
         """Load a model directory (model.safetensors + config.json), a shipped model by name ("default",
         "native": `fakescope models`) or a hub model (hf:OWNER/NAME[@REVISION]); None loads the shipped default."""
         directory = resolve_model(model_dir) if model_dir is not None else default_model_dir()
@@ -154,7 +154,7 @@ class ModelDetector:
                             workers=workers)
 
     def __repr__(self) -> str:
-        return f"ModelDetector({self.info()['name']!r}, {self.config.architecture}, {self.config.preprocess.input_size}px)"
+        return f"ModelRunner({self.info()['name']!r}, {self.config.architecture}, {self.config.preprocess.input_size}px)"
 
 
 def predict_with(iter_predict: Callable[..., Iterator[tuple[Any, dict[str, Any]]]],
@@ -180,4 +180,4 @@ def _is_iterable_of_inputs(obj: Any) -> bool:
     return isinstance(obj, Iterable)
 
 
-__all__ = ["ModelDetector", "default_model_dir", "describe_input", "read_config"]
+__all__ = ["ModelRunner", "default_model_dir", "describe_input", "read_config"]

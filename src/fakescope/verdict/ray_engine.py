@@ -41,9 +41,9 @@ import pyarrow as pa
 from fakescope.errors import UserError
 from fakescope.utils.atomic import atomic_write_json
 
-from .collect import STDIN, expand_inputs
-from .inputs import InputProblem, describe_input, sample_bytes
-from .writers import model_id
+from fakescope.detect.collect import STDIN, expand_inputs
+from fakescope.detect.inputs import InputProblem, describe_input, sample_bytes
+from fakescope.detect.writers import model_id
 
 SUMMARY_FILE = "_detect.json"
 GENERATOR_TYPE = pa.list_(pa.struct([("label", pa.string()), ("score", pa.float64()), ("source", pa.string())]))
@@ -205,7 +205,7 @@ def ray_detect(inputs: list[str], *, model_dir: str | os.PathLike[str] | None, o
     model_dirs = [str(m.model_dir) for m in checked.pipeline.models]
     del checked
     if backend == "onnx":  # export once here, not once per actor
-        from .onnx_export import onnx_file_for
+        from fakescope.detect.onnx_export import onnx_file_for
 
         for directory in model_dirs:
             onnx_file_for(directory)
