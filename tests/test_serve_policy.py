@@ -60,7 +60,7 @@ def test_token_bucket_burst_refill_and_retry_after() -> None:
 
 
 def test_readiness_while_the_pipeline_loads(cifake_cnn: Path) -> None:
-    from fakescope.detect import Detector
+    from fakescope import Detector
     from fakescope.serve import create_app
 
     release = threading.Event()
