@@ -65,6 +65,7 @@ def verdict_rates(y: np.ndarray, s: np.ndarray, fake_at: float, real_below: floa
 
 
 def curve(pool: dict, test: dict, sizes: list[int], seeds: int) -> list[dict]:
+    from scipy.special import expit
     from sklearn.metrics import roc_auc_score
 
     from fakescope.models.operating import choose_operating_point
@@ -81,7 +82,7 @@ def curve(pool: dict, test: dict, sizes: list[int], seeds: int) -> list[dict]:
                 continue
             head = fit_head(pool["z"][fit_i], pool["y"][fit_i], seed)
             logit = lambda z: ((z - head["mean"]) / head["std"]) @ head["coef"] + head["intercept"]  # noqa: E731
-            prob = lambda z: 1 / (1 + np.exp(-logit(z)))  # noqa: E731
+            prob = lambda z: expit(logit(z))  # noqa: E731
             op = choose_operating_point(pool["y"][cal_i], prob(pool["z"][cal_i]), 0.05, 0.05, "calibration part")
             s = prob(test["z"])
             rows.append({"n": int(len(idx)), "seed": seed, "C": head["C"], "auroc": float(roc_auc_score(test["y"], s)),
