@@ -23,6 +23,8 @@ EXAMPLES = {
     "clip-probe": ("clip-probe", TINY_CLIP, None),
     "npr-resnet": ("npr-resnet", {"layers": [1, 1]}, 64),
     "rine": ("rine", {**TINY_CLIP, "nproj": 1, "proj_dim": 8}, None),
+    "encoder": ("encoder:tf_efficientnet_lite0", {}, 96),
+    "encoder-ft": ("encoder-ft:tf_efficientnet_lite0", {"trainable_blocks": 1}, 96),
 }
 
 
@@ -33,7 +35,8 @@ def test_examples_cover_the_registry() -> None:
 def test_models_command_lists_every_detector() -> None:
     listed = run_cli_json("models", "--json")
     names = {m["name"] for m in listed if not m.get("convertible")}
-    assert names == {"spectral", "cnn-small", "timm:<name>", "npr", "clip-probe", "npr-resnet", "rine"}
+    assert names == {"spectral", "cnn-small", "timm:<name>", "npr", "clip-probe", "npr-resnet", "rine", "encoder:<name>",
+                     "encoder-ft:<name>"}
     assert all(m["description"] for m in listed)
     families = {m["name"] for m in listed if m.get("convertible")}  # published checkpoints `fakescope convert` reads
     assert families == {"cnndetection", "npr", "univfd", "rine", "commfor"}
