@@ -192,23 +192,3 @@ def test_encoder_judges_a_large_photograph_inside_its_domain() -> None:
     assert [m.config.name for m in shipped.pipeline.models][1] == "fakescope-encoder-lite0"
     verdict = shipped.predict(str(PHOTO))
     assert verdict["answered_by"] is None or verdict["answered_by"].startswith("model:fakescope-encoder-lite0@")
-
-
-def test_onnx_export_of_the_encoder_model_agrees_with_torch(tmp_path: Path, shared: Path) -> None:
-    import shutil
-
-    from fakescope.detect.onnx_backend import OnnxBackend
-    from fakescope.detect.onnx_export import export_onnx
-    from fakescope.inference import TorchBackend
-    from fakescope.models.shipped import SHIPPED
-
-    model = tmp_path / "encoder"
-    shutil.copytree(SHIPPED["encoder"].path, model)
-    report = export_onnx(model, tmp_path / "encoder.onnx")
-    assert report["input"][1][2:] == [448, 224]  # the whole view above the native centre
-    net, config = load_model(model)
-    paths = [PHOTO, *sorted((shared / "native-pool" / "SD14").glob("*"))[:2]]
-    batch = np.stack([prepare(_decode(p), config.preprocess) for p in paths])
-    t_fake, t_gen = TorchBackend(net, config).run(batch)
-    o_fake, o_gen = OnnxBackend(tmp_path / "encoder.onnx", config, threads=1).run(batch)
-    assert np.abs(t_fake - o_fake).max() < 1e-4 and np.abs(t_gen - o_gen).max() < 1e-4

@@ -13,6 +13,7 @@ import torch
 
 from conftest import SHARED, run_cli, run_cli_json
 from fakescope.models import ModelConfig, create_model, default_preprocess, save_model
+from fakescope.models.shipped import SHIPPED
 from fakescope.models.io import file_sha256
 from test_models import TINY_CLIP
 
@@ -67,6 +68,9 @@ MODELS = {
     "clip-probe": lambda request, tmp: untrained(tmp, "clip-probe", TINY_CLIP, None),
     "npr-resnet": lambda request, tmp: untrained(tmp, "npr-resnet", {"layers": [1, 1]}, 64),
     "rine": lambda request, tmp: untrained(tmp, "rine", {**TINY_CLIP, "nproj": 1, "proj_dim": 8}, None),
+    # the shipped encoder model: its views canvas (whole image above the native centre) in one graph
+    "encoder (shipped)": lambda request, tmp: copy_model(SHIPPED["encoder"].path, tmp),
+    "encoder-ft": lambda request, tmp: untrained(tmp, "encoder-ft:tf_efficientnet_lite0", {"trainable_blocks": 1}, 96),
 }
 
 
