@@ -24,6 +24,7 @@ norm statistics, no dropout).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from ..package_weights import has_package_weights, package_state
 from ..pretrained import is_named, local_file_record, timm_state
 from ..registry import register_detector
 from ..views import split_views
+from .timm_family import timm_cam_target, timm_preprocess
 from ..weights import load_matching, read_state_dict
 
 COMBINE = ("concat", "mean")
@@ -103,9 +105,7 @@ class EncoderBackbone(nn.Module):
 
     @property
     def cam_target(self) -> nn.Module | None:
-        info = getattr(self.encoder, "feature_info", None)
-        name = info[-1]["module"] if info else None
-        return self.encoder.get_submodule(name) if name else None
+        return timm_cam_target(self.encoder)
 
     def raw_features(self, x: torch.Tensor) -> torch.Tensor:
         if self.views == 1:
@@ -143,22 +143,10 @@ def _restore_external(module: EncoderBackbone, state: dict[str, Any], prefix: st
 
 
 def _preprocess(architecture: str, args: dict[str, Any]) -> PreprocessConfig:
-    import timm
-    from timm.data import resolve_data_config
-
-    model = timm.create_model(encoder_name(architecture), pretrained=False, num_classes=0)
-    cfg = resolve_data_config({}, model=model)
-    interp = cfg.get("interpolation", "bilinear")
+    # timm's config for the encoder; with views the whole view is the image's shorter side, uncropped
     crops = int(args.get("native_crops", 0))
-    return PreprocessConfig(
-        input_size=int(cfg["input_size"][-1]),
-        resize="views" if crops else "resize_crop",
-        crop_pct=1.0 if crops else float(cfg.get("crop_pct", 1.0)),
-        interpolation=interp if interp in ("nearest", "bilinear", "bicubic", "lanczos", "box") else "bilinear",
-        mean=tuple(cfg["mean"]),
-        std=tuple(cfg["std"]),
-        native_crops=crops,
-    )
+    pre = timm_preprocess(encoder_name(architecture))
+    return replace(pre, resize="views", crop_pct=1.0, native_crops=crops) if crops else pre
 
 
 def _build(config: ModelConfig, trainable_blocks: int) -> nn.Module:

@@ -43,21 +43,25 @@ class TimmBackbone(nn.Module):
 
     @property
     def cam_target(self) -> nn.Module | None:
-        info = getattr(self.model, "feature_info", None)
-        if not info:
-            return None
-        name = info[-1]["module"]
-        return self.model.get_submodule(name) if name else None
+        return timm_cam_target(self.model)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)  # num_classes=0: timm returns pooled pre-logit features
 
 
-def _preprocess(architecture: str, args: dict[str, Any]) -> PreprocessConfig:
+def timm_cam_target(model: nn.Module) -> nn.Module | None:
+    """The last feature stage of a timm model (what Grad-CAM explains), from its own feature_info."""
+    info = getattr(model, "feature_info", None)
+    name = info[-1]["module"] if info else None
+    return model.get_submodule(name) if name else None
+
+
+def timm_preprocess(name: str) -> PreprocessConfig:
+    """timm's own data config for architecture `name` (input size, interpolation, crop_pct, mean/std)."""
     import timm
     from timm.data import resolve_data_config
 
-    model = timm.create_model(_timm_name(architecture), pretrained=False, num_classes=0)
+    model = timm.create_model(name, pretrained=False, num_classes=0)
     cfg = resolve_data_config({}, model=model)
     interp = cfg.get("interpolation", "bilinear")
     return PreprocessConfig(
@@ -68,6 +72,10 @@ def _preprocess(architecture: str, args: dict[str, Any]) -> PreprocessConfig:
         mean=tuple(cfg["mean"]),
         std=tuple(cfg["std"]),
     )
+
+
+def _preprocess(architecture: str, args: dict[str, Any]) -> PreprocessConfig:
+    return timm_preprocess(_timm_name(architecture))
 
 
 @register_detector(
